@@ -1,0 +1,91 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+
+from api import docs, logs, metrics, request_id
+from api.config import load_config, secret_bytes
+from api.context import Platform
+from api.database import Database
+from api.errors import register_error_handlers
+from api.extensions import Api
+from api.ops.routes import blp as ops_blp
+from api.pagination import CursorCodec
+from api.public.routes import blp as public_blp
+from credit.personal_data import IdentityProtector
+
+API_DESCRIPTION = """\
+The open credit data and partner API of a district public credit information platform
+(Zhoucun District, Zibo; division code 370306).
+
+* **Open data** — legal persons' registration data and the records the law says must be
+  published (administrative licences and penalties, red and black lists, the abnormal-operations
+  list), for anyone, without credentials.
+* Every error is an RFC 9457 `application/problem+json` document; validation failures list the
+  messages of each field under `errors`.
+* Lists are cursor-paginated: `page_size` (1–100, default 20) and `cursor`; the body is
+  `{"items": [...], "next_cursor": "..." | null}`.
+* Every response carries `X-Request-ID` (a well-formed incoming one is echoed).
+"""
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
+    """Create the platform's WSGI app."""
+    instance = instance_path or os.environ.get("XINYONG_INSTANCE_PATH")
+    app = Flask(
+        __name__, instance_path=str(Path(instance).resolve()) if instance else None,
+        instance_relative_config=True,
+    )
+    app.config.update(load_config(Path(app.instance_path), test_config))
+    app.config.update(
+        API_TITLE="Xinyong open credit data API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": API_DESCRIPTION,
+                "contact": {"name": "Xinyong platform operator"},
+                "license": {"name": "Apache-2.0"},
+            },
+        },
+        SECRET_KEY=app.config["SECRET_KEY"],
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logs.configure(app.config["LOG_LEVEL"], json_lines=app.config["LOG_JSON"])
+
+    db = Database()
+    db.init_app(app)
+    app.extensions["xinyong"] = Platform(
+        db=db,
+        cursors=CursorCodec(app.config["SECRET_KEY"]),
+        identities=IdentityProtector(
+            hmac_key=secret_bytes(app.config, "ID_HMAC_KEY"),
+            encryption_key=secret_bytes(app.config, "ID_ENCRYPTION_KEY"),
+        ),
+        redis_url=app.config["REDIS_URL"],
+    )
+
+    request_id.init_app(app)
+    metrics.init_app(app)
+    api = Api(app)
+    register_error_handlers(app)
+    api.register_blueprint(public_blp)
+    api.register_blueprint(ops_blp)
+    docs.init_app(app)
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html")
+
+    return app

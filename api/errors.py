@@ -1,0 +1,155 @@
+"""RFC 9457 problem documents: the one error shape of the platform, produced in one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+from credit.errors import EntityNotFound
+from credit.identifiers import InvalidIdentifier
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:xinyong:problem:"
+
+log = logging.getLogger(__name__)
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document."""
+
+    type = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "A URI naming the kind of problem; `about:blank` for plain HTTP errors.",
+            "example": "urn:xinyong:problem:invalid-identifier",
+        },
+    )
+    title = ma.fields.String(
+        required=True,
+        metadata={"description": "A short summary of the kind of problem.", "example": "Bad Request"},
+    )
+    status = ma.fields.Integer(
+        required=True, metadata={"description": "The HTTP status code.", "example": 400}
+    )
+    detail = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "What went wrong in this occurrence, and what to do about it.",
+            "example": "91110000600037341M is not a valid unified social credit code: "
+            "its check character should be L, not M.",
+        },
+    )
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={
+            "description": "For validation failures: the messages for each offending field.",
+            "example": {"page_size": ["Must be greater than or equal to 1 and less than or equal to 100."]},
+        },
+    )
+    request_id = ma.fields.String(
+        metadata={
+            "description": "The request's id (also in `X-Request-ID`); quote it to the operator.",
+            "example": "9f1c2b7e4d5a4e0f8c3b2a1d0e9f8a7b",
+        }
+    )
+
+
+def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs' {location: {field: [msg]}} (possibly nested) as {"field.sub": [msg]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                flat[name] = list(value)
+            else:
+                flat.update(_flatten_messages(value, name))
+    elif isinstance(messages, list):
+        flat[prefix or "_schema"] = [str(m) for m in messages]
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+_LOCATIONS = ("query", "json", "form", "headers", "view_args", "path", "files", "cookies")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """A problem+json response; `extra` adds extension members (RFC 9457 §3.2)."""
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{slug}" if slug else "about:blank",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def problem_from_http_exception(error: HTTPException) -> Response:
+    """Turn a werkzeug/webargs HTTP exception into a problem document."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status >= 500:
+        original = getattr(error, "original_exception", None)
+        log.error(
+            "unhandled error",
+            exc_info=(type(original), original, original.__traceback__) if original else None,
+        )
+        return problem(
+            status,
+            "The server could not answer this request. Quote the request id to the operator.",
+        )
+    errors = None
+    detail = data.get("message") or error.description or HTTPStatus(status).description
+    slug = data.get("slug")
+    if "messages" in data or "errors" in data:
+        raw = data.get("errors", data.get("messages"))
+        if isinstance(raw, dict) and set(raw) <= set(_LOCATIONS):
+            raw = {k: v for loc in raw.values() for k, v in (loc or {}).items()}
+        errors = _flatten_messages(raw)
+        if "message" not in data:
+            fields = ", ".join(sorted(errors))
+            detail = f"The request has invalid values for: {fields}. See `errors` for each field."
+        slug = slug or "validation"
+    headers = dict(data.get("headers") or {})
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem(status, str(detail), slug=slug, errors=errors, headers=headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map the domain's exceptions to problem documents, in this one place."""
+
+    @app.errorhandler(InvalidIdentifier)
+    def _invalid_identifier(error: InvalidIdentifier) -> Response:
+        return problem(400, str(error), slug="invalid-identifier")
+
+    @app.errorhandler(EntityNotFound)
+    def _entity_not_found(error: EntityNotFound) -> Response:
+        return problem(404, str(error), slug="entity-not-found")

@@ -1,0 +1,1 @@
+"""Open data: legal persons, their public records and the change feed, without credentials."""

@@ -1,0 +1,241 @@
+"""Open data endpoints (API.md "Open data")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from api.context import db_session, platform
+from api.extensions import Blueprint
+from api.pagination import InvalidCursor
+from api.public.schemas import (
+    EXAMPLE_USCC,
+    ChangeArgsSchema,
+    ChangePageSchema,
+    EntityPageSchema,
+    EntityQueryArgsSchema,
+    EntityRecordArgsSchema,
+    EntitySchema,
+    PublicRecordPageSchema,
+)
+from credit import clock, service
+from credit.models import Record, Subject
+
+blp = Blueprint(
+    "public",
+    __name__,
+    url_prefix="/v1/public",
+    description="Open data: legal persons and the records the law says must be published "
+    "(licences, penalties, red and black lists, abnormal operations). No credentials needed.",
+)
+
+USCC_PARAMETER = {
+    "in": "path",
+    "name": "uscc",
+    "description": "The legal person's 18-character unified social credit code (GB 32100-2015).",
+    "example": EXAMPLE_USCC,
+}
+
+
+def _decode(cursor: str | None, listing: str, filters: dict[str, Any]) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        return platform().cursors.decode(cursor, listing, filters)
+    except InvalidCursor as exc:
+        abort(400, message=str(exc), slug="invalid-cursor")
+    raise AssertionError("unreachable")
+
+
+def _entity_summary(subject: Subject) -> dict[str, Any]:
+    return {
+        "subject_id": subject.subject_id,
+        "uscc": subject.uscc,
+        "name": subject.name,
+        "kind": subject.kind,
+        "kind_label": subject.kind_label,
+        "legal_representative": subject.legal_representative,
+        "established_on": subject.established_on,
+        "status": subject.status,
+        "status_label": subject.status_label,
+        "address": subject.address,
+    }
+
+
+def _public_record(record: Record) -> dict[str, Any]:
+    return {
+        "record_id": record.record_id,
+        "kind": record.kind,
+        "kind_label": record.kind_label,
+        "document_no": record.document_no,
+        "title": record.title,
+        "decided_on": record.decided_on,
+        "department": record.department,
+        "publish_until": record.publish_until,
+        "disputed": record.disputed,
+        "details": record.details,
+    }
+
+
+@blp.route("/entities")
+class Entities(MethodView):
+    """Search legal persons."""
+
+    @blp.public
+    @blp.etag
+    @blp.arguments(EntityQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, EntityPageSchema)
+    @blp.errors(400)
+    def get(
+        self, page_size: int, q: str | None = None, kind: str | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Search legal persons by name or code.
+
+        Legal persons (enterprises, public institutions, social organisations, government agencies,
+        individual businesses) whose name contains `q` (a Chinese substring of any length, such as
+        two characters of a trade name) or whose unified social credit code equals `q`, in
+        registration order. Without `q`, every legal person (of `kind`, if given).
+        """
+        filters = {"q": q, "kind": kind}
+        position = _decode(cursor, "entities", filters)
+        after_id = int(position[0]) if position else None
+        rows = service.search_entities(
+            db_session=db_session(), q=q, kind=kind, after_id=after_id, limit=page_size + 1
+        )
+        next_cursor = None
+        if len(rows) > page_size:
+            rows = rows[:page_size]
+            next_cursor = platform().cursors.encode("entities", filters, [rows[-1].id])
+        return {"items": [_entity_summary(s) for s in rows], "next_cursor": next_cursor}
+
+
+@blp.route("/entities/<string:uscc>", parameters=[USCC_PARAMETER])
+class EntityByUscc(MethodView):
+    """One legal person."""
+
+    @blp.public
+    @blp.etag
+    @blp.response(200, EntitySchema)
+    @blp.errors(400, 404)
+    def get(self, uscc: str) -> dict[str, Any]:
+        """Read a legal person's public data.
+
+        Registration data that is public, and how many records of each public kind it has today.
+        A malformed code, or one whose check character is wrong, answers 400 with the reason.
+        """
+        session = db_session()
+        code = service.check_uscc(db_session=session, raw=uscc)
+        entity = service.get_entity_or_raise(db_session=session, uscc=code)
+        capital = entity.registered_capital
+        return {
+            **_entity_summary(entity),
+            "registered_capital": (
+                {"amount": f"{capital:.2f}", "currency": entity.registered_capital_currency or "CNY"}
+                if capital is not None
+                else None
+            ),
+            "registration_authority": entity.registration_authority,
+            "public_record_counts": service.public_record_counts(
+                db_session=session, subject=entity, today=clock.today()
+            ),
+        }
+
+
+@blp.route("/entities/<string:uscc>/records", parameters=[USCC_PARAMETER])
+class EntityRecords(MethodView):
+    """A legal person's public records."""
+
+    @blp.public
+    @blp.etag
+    @blp.arguments(EntityRecordArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, PublicRecordPageSchema)
+    @blp.errors(400, 404)
+    def get(
+        self, uscc: str, page_size: int, kind: str | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """List a legal person's records that are public today.
+
+        Licences while valid, penalties within their publication period (one year for general,
+        three for serious ones), list entries until removed; newest decision first. Withdrawn
+        records and records past their period are not shown.
+        """
+        session = db_session()
+        code = service.check_uscc(db_session=session, raw=uscc)
+        entity = service.get_entity_or_raise(db_session=session, uscc=code)
+        filters = {"uscc": code, "kind": kind}
+        position = _decode(cursor, "records", filters)
+        after = None
+        if position:
+            try:
+                after = (date.fromisoformat(position[0]), int(position[1]))
+            except (ValueError, TypeError, IndexError):
+                abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
+        rows = service.list_public_records(
+            db_session=session,
+            subject=entity,
+            kind=kind,
+            today=clock.today(),
+            after=after,
+            limit=page_size + 1,
+        )
+        next_cursor = None
+        if len(rows) > page_size:
+            rows = rows[:page_size]
+            last = rows[-1]
+            next_cursor = platform().cursors.encode(
+                "records", filters, [last.decided_on.isoformat(), last.id]
+            )
+        return {"items": [_public_record(r) for r in rows], "next_cursor": next_cursor}
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    """The change feed of public records."""
+
+    @blp.public
+    @blp.arguments(ChangeArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ChangePageSchema)
+    @blp.errors(400)
+    def get(
+        self, page_size: int, since: datetime | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Follow public records published, corrected or withdrawn.
+
+        Oldest first, from `since` (or from the beginning). Keep the last page's `next_cursor`
+        to continue later; a page shorter than `page_size` with a null `next_cursor` means you
+        are up to date.
+        """
+        filters = {"since": since.isoformat() if since else None}
+        position = _decode(cursor, "changes", filters)
+        after = None
+        if position:
+            try:
+                after = (datetime.fromisoformat(position[0]), int(position[1]))
+            except (ValueError, TypeError, IndexError):
+                abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
+        rows = service.list_changes(
+            db_session=db_session(), since=since, after=after, limit=page_size + 1
+        )
+        next_cursor = None
+        if len(rows) > page_size:
+            rows = rows[:page_size]
+            change = rows[-1][0]
+            next_cursor = platform().cursors.encode(
+                "changes", filters, [change.at.isoformat(), change.id]
+            )
+        return {
+            "items": [
+                {
+                    "record_id": record.record_id,
+                    "uscc": subject.uscc,
+                    "kind": record.kind,
+                    "change": change.change,
+                    "at": change.at,
+                }
+                for change, record, subject in rows
+            ],
+            "next_cursor": next_cursor,
+        }

@@ -1,0 +1,1 @@
+"""The credit data domain: subjects, records, identifiers, disclosure rules."""

@@ -1,0 +1,136 @@
+"""The credit domain's verbs for the open data: entities, their public records, the change feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from credit import identifiers
+from credit.disclosure import PUBLIC_KINDS, public_record_clause
+from credit.errors import EntityNotFound
+from credit.models import (
+    LEGAL_PERSON_KINDS,
+    LegacyUscc,
+    Record,
+    RecordChange,
+    Subject,
+)
+from credit.search import name_contains
+
+_LEGAL_PERSON_VALUES = [k.value for k in LEGAL_PERSON_KINDS]
+_PUBLIC_KIND_VALUES = sorted(k.value for k in PUBLIC_KINDS)
+
+
+def check_uscc(*, db_session: Session, raw: str) -> str:
+    """The normalized code, or InvalidIdentifier; the legacy allow-list is read only on failure."""
+    try:
+        return identifiers.validate_uscc(raw)
+    except identifiers.InvalidIdentifier:
+        normalized = identifiers.normalize_uscc(raw)
+        if db_session.get(LegacyUscc, normalized) is None:
+            raise
+        return identifiers.validate_uscc(normalized, legacy_allowed=(normalized,))
+
+
+def get_entity(*, db_session: Session, uscc: str) -> Subject | None:
+    """The legal person registered under a (normalized, valid) code."""
+    return db_session.scalars(
+        select(Subject).where(Subject.uscc == uscc, Subject.kind.in_(_LEGAL_PERSON_VALUES))
+    ).one_or_none()
+
+
+def get_entity_or_raise(*, db_session: Session, uscc: str) -> Subject:
+    """Like `get_entity`, raising EntityNotFound."""
+    entity = get_entity(db_session=db_session, uscc=uscc)
+    if entity is None:
+        raise EntityNotFound(uscc)
+    return entity
+
+
+def search_entities(
+    *,
+    db_session: Session,
+    q: str | None,
+    kind: str | None,
+    after_id: int | None,
+    limit: int,
+) -> Sequence[Subject]:
+    """Legal persons whose name contains `q` or whose USCC equals it, in registration order."""
+    stmt = select(Subject).order_by(Subject.id).limit(limit)
+    stmt = stmt.where(Subject.kind == kind) if kind else stmt.where(
+        Subject.kind.in_(_LEGAL_PERSON_VALUES)
+    )
+    if q:
+        dialect = db_session.get_bind().dialect.name
+        condition = name_contains(q, dialect=dialect)
+        if identifiers.is_valid_uscc(q):
+            condition = or_(Subject.uscc == identifiers.normalize_uscc(q), condition)
+        stmt = stmt.where(condition)
+    if after_id is not None:
+        stmt = stmt.where(Subject.id > after_id)
+    return db_session.scalars(stmt).all()
+
+
+def public_record_counts(*, db_session: Session, subject: Subject, today: date) -> dict[str, int]:
+    """How many public records of each public kind the legal person has today."""
+    counts = dict.fromkeys(_PUBLIC_KIND_VALUES, 0)
+    rows = db_session.execute(
+        select(Record.kind, func.count())
+        .where(Record.subject_pk == subject.id, public_record_clause(today))
+        .group_by(Record.kind)
+    )
+    for kind, count in rows:
+        counts[kind] = count
+    return counts
+
+
+def list_public_records(
+    *,
+    db_session: Session,
+    subject: Subject,
+    kind: str | None,
+    today: date,
+    after: tuple[date, int] | None,
+    limit: int,
+) -> Sequence[Record]:
+    """The legal person's records that are public today, newest decision first."""
+    stmt = (
+        select(Record)
+        .where(Record.subject_pk == subject.id, public_record_clause(today))
+        .order_by(Record.decided_on.desc(), Record.id.desc())
+        .limit(limit)
+    )
+    if kind:
+        stmt = stmt.where(Record.kind == kind)
+    if after is not None:
+        stmt = stmt.where(tuple_(Record.decided_on, Record.id) < tuple_(*after))
+    return db_session.scalars(stmt).all()
+
+
+def list_changes(
+    *,
+    db_session: Session,
+    since: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Sequence[tuple[RecordChange, Record, Subject]]:
+    """Public-record changes of legal persons since a time, oldest first."""
+    stmt = (
+        select(RecordChange, Record, Subject)
+        .join(Record, RecordChange.record_pk == Record.id)
+        .join(Subject, Record.subject_pk == Subject.id)
+        .where(
+            Record.kind.in_(_PUBLIC_KIND_VALUES),
+            Subject.kind.in_(_LEGAL_PERSON_VALUES),
+        )
+        .order_by(RecordChange.at, RecordChange.id)
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(RecordChange.at >= since)
+    if after is not None:
+        stmt = stmt.where(tuple_(RecordChange.at, RecordChange.id) > tuple_(*after))
+    return [(change, record, subject) for change, record, subject in db_session.execute(stmt)]

@@ -1,0 +1,116 @@
+"""Test fixtures: a real database (PostgreSQL or SQLite), migrated once, a transaction per test.
+
+`XINYONG_TEST_DATABASE_URL` selects PostgreSQL (the database is emptied and migrated at the start
+of the session); without it the suite runs on a SQLite file, the embedded default.
+`XINYONG_TEST_REDIS_URL` points the Redis-dependent tests at a real Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.config import normalize_database_url
+from api.context import Platform
+from api.database import make_engine
+from api.migrate import upgrade
+
+TEST_SECRETS = {
+    "SECRET_KEY": "dGVzdC1zZWNyZXQta2V5LWZvci1jdXJzb3JzLW9ubHktMzJieXRlcw==",
+    "ID_HMAC_KEY": "aG1hYy1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZw==",
+    "ID_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+}
+
+
+def _reset_postgres(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("XINYONG_TEST_DATABASE_URL")
+    if url:
+        return normalize_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    return os.environ.get("XINYONG_TEST_REDIS_URL") or None
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if database_url.startswith("postgresql"):
+        _reset_postgres(engine)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    return create_app(
+        {"DATABASE_URL": database_url, "LOG_JSON": False, **TEST_SECRETS},
+        instance_path=tmp_path_factory.mktemp("instance"),
+    )
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back when the test ends."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def db_session(app: Flask, connection: Connection) -> Iterator[Session]:
+    """A session for arranging test data; its commits stay inside the test's transaction.
+
+    The request handlers get their own session on the same connection, so they see what the
+    test committed, and what they write is rolled back with the test.
+    """
+    platform: Platform = app.extensions["xinyong"]
+    platform.db.session.remove()
+    platform.db.session_factory.configure(
+        bind=connection, join_transaction_mode="create_savepoint"
+    )
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        platform.db.session.remove()
+        platform.db.session_factory.configure(bind=platform.db.engine)
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def instance_path(tmp_path: Path) -> Path:
+    return tmp_path / "instance"
