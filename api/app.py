@@ -40,7 +40,8 @@ def create_app(
     """Create the platform's WSGI app."""
     instance = instance_path or os.environ.get("XINYONG_INSTANCE_PATH")
     app = Flask(
-        __name__, instance_path=str(Path(instance).resolve()) if instance else None,
+        __name__,
+        instance_path=str(Path(instance).resolve()) if instance else None,
         instance_relative_config=True,
     )
     app.config.update(load_config(Path(app.instance_path), test_config))
@@ -77,6 +78,7 @@ def create_app(
     )
 
     request_id.init_app(app)
+    logs.init_app(app)
     metrics.init_app(app)
     api = Api(app)
     register_error_handlers(app)

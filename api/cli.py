@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from datetime import date
@@ -20,7 +19,7 @@ from credit import bulk, clock
 
 
 def _platform(app: Any) -> Platform:
-    return app.extensions["xinyong"]  # type: ignore[no-any-return]
+    return app.extensions["xinyong"]
 
 
 @click.group()
@@ -65,7 +64,8 @@ def seed(demo: bool, entities: int, persons: int | None, as_of: Any) -> None:
     app = create_app()
     platform = _platform(app)
     engine = platform.db.engine
-    assert engine is not None
+    if engine is None:
+        raise click.ClickException("the database engine is not configured")
     upgrade(engine)
     day: date = as_of.date() if as_of else clock.today()
     persons = entities // 10 if persons is None else persons
@@ -110,45 +110,27 @@ def seed(demo: bool, entities: int, persons: int | None, as_of: Any) -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the API with gunicorn, migrating the database first."""
-    from gunicorn.app.base import BaseApplication
-
     from api.migrate import upgrade
 
     app = create_app()
     upgrade(_platform(app).db.engine)  # type: ignore[arg-type]
-    _platform(app).db.engine.dispose()  # type: ignore[union-attr]  # workers open their own
-
-    metrics_dir = tempfile.mkdtemp(prefix="xinyong-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     worker_count = workers or min(2 * (os.cpu_count() or 1) + 1, 8)
-
-    def child_exit(_server: Any, worker: Any) -> None:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            settings = {
-                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-                "workers": worker_count,
-                "threads": threads,
-                "accesslog": None,
-                "timeout": 30,
-                "graceful_timeout": 10,
-                "child_exit": child_exit,
-            }
-            for key, value in settings.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            return create_app()
-
-    click.echo(f"Serving on http://{host}:{port} (docs at /docs) with {worker_count} workers")
-    try:
-        Server().run()
-    finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+    # prometheus_client picks its multiprocess mode when imported, so the workers must start in
+    # a fresh interpreter that sees the directory: exec gunicorn rather than embed it.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="xinyong-metrics-")
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    click.echo(f"Serving on http://{bind} (docs at /docs) with {worker_count} workers", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:api.gunicorn_conf",
+        "--bind", bind,
+        "--workers", str(worker_count),
+        "--threads", str(threads),
+        "api.wsgi:app",
+    ]  # fmt: skip
+    os.execv(sys.executable, argv)  # noqa: S606  (our own interpreter, fixed arguments)
 
 
 @main.command("openapi")

@@ -24,7 +24,7 @@ class Platform:
 
 def platform() -> Platform:
     """The current app's services."""
-    return current_app.extensions["xinyong"]  # type: ignore[no-any-return]
+    return current_app.extensions["xinyong"]
 
 
 def db_session() -> Session:

@@ -31,7 +31,10 @@ class ProblemSchema(ma.Schema):
     )
     title = ma.fields.String(
         required=True,
-        metadata={"description": "A short summary of the kind of problem.", "example": "Bad Request"},
+        metadata={
+            "description": "A short summary of the kind of problem.",
+            "example": "Bad Request",
+        },
     )
     status = ma.fields.Integer(
         required=True, metadata={"description": "The HTTP status code.", "example": 400}
@@ -49,7 +52,9 @@ class ProblemSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={
             "description": "For validation failures: the messages for each offending field.",
-            "example": {"page_size": ["Must be greater than or equal to 1 and less than or equal to 100."]},
+            "example": {
+                "page_size": ["Must be greater than or equal to 1 and less than or equal to 100."]
+            },
         },
     )
     request_id = ma.fields.String(

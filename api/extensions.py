@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import flask_smorest
-from flask import Response
+from apispec import BasePlugin
+from flask import Flask, Response
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
@@ -32,16 +33,44 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-class Parser(FlaskParser):  # type: ignore[misc]
+REQUEST_ID_HEADER = {
+    "description": "The request's id: a well-formed incoming `X-Request-ID` echoed, or a new one. "
+    "Quote it when reporting a problem.",
+    "schema": {"type": "string", "example": "9f1c2b7e4d5a4e0f8c3b2a1d0e9f8a7b"},
+}
+
+
+class ResponseHeadersPlugin(BasePlugin):
+    """Documents the headers every response of the platform carries."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **_kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("headers", {})["X-Request-ID"] = {
+                        "$ref": "#/components/headers/X_REQUEST_ID"
+                    }
+
+
+class Parser(FlaskParser):
     """Bad arguments are a 400 Bad Request, with the messages field by field."""
 
     DEFAULT_VALIDATION_STATUS = 400
 
 
-class Api(flask_smorest.Api):  # type: ignore[misc]
+class Api(flask_smorest.Api):
     """flask-smorest's Api answering every error as RFC 9457 problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app: Flask | None = None) -> None:
+        super().__init__(app, spec_kwargs={"extra_plugins": [ResponseHeadersPlugin()]})
+
+    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
+        super()._init_spec(*args, **kwargs)
+        self.spec.components.header("X_REQUEST_ID", REQUEST_ID_HEADER)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return problem_from_http_exception(error)
@@ -59,7 +88,7 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
-class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+class Blueprint(flask_smorest.Blueprint):
     """The platform's Blueprint: problem+json error docs and security markers."""
 
     ARGUMENTS_PARSER = Parser()
@@ -81,5 +110,4 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
 
     def public(self, func: F) -> F:
         """Mark an operation as open to anyone, without credentials."""
-        return self.doc(security=[])(func)  # type: ignore[no-any-return]
-
+        return self.doc(security=[])(func)

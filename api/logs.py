@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
-from flask import g, has_request_context
+from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 
@@ -43,3 +44,30 @@ def configure(level: str = "INFO", *, json_lines: bool = True) -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level)
         logger.propagate = False
+
+
+access_log = logging.getLogger("xinyong.access")
+
+
+def init_app(app: Flask) -> None:
+    """Log one line per request: method, route, status and duration, with the request id."""
+
+    @app.before_request
+    def _start() -> None:
+        g.log_started_at = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        started = g.get("log_started_at")
+        if started is not None and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    # The route, not the raw path: paths and queries may carry personal data.
+                    "route": request.url_rule.rule if request.url_rule else None,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+        return response

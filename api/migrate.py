@@ -1,4 +1,4 @@
-"""Database migrations (Alembic), run programmatically by `xinyong db upgrade` and `xinyong serve`."""
+"""Database migrations (Alembic), run by `xinyong db upgrade`, `seed` and `serve`."""
 
 from __future__ import annotations
 

@@ -8,14 +8,15 @@ primary keys assigned here so that records can point at their subjects without a
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, func, insert, select, text
 
 from credit import demo
@@ -112,7 +113,7 @@ class _Rows:
                     self.ids.record, rec["record_id"], subject_pk, rec["kind"],
                     category_of(rec["kind"]), rec["department"], rec["document_no"], rec["title"],
                     rec["decided_on"], publish_until(rec["kind"], rec["decided_on"], details),
-                    json.dumps(details, ensure_ascii=False),
+                    details,
                     RecordStatus.WITHDRAWN.value if withdrawn else RecordStatus.ACTIVE.value,
                     False, 2 if corrected else 1, created, created,
                 )
@@ -156,12 +157,19 @@ def _write(connection: Connection, rows: _Rows) -> None:
     )
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
+        details_at = RECORD_COLUMNS.index("details")
         with raw.cursor() as cursor:  # type: ignore[union-attr]
             for table, columns, values in tables:
                 if not values:
                     continue
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in values:
+                        if table == "records":
+                            row = (
+                                *row[:details_at],
+                                Jsonb(row[details_at]),
+                                *row[details_at + 1 :],
+                            )
                         copy.write_row(row)
         return
     models = {"subjects": Subject, "records": Record, "record_changes": RecordChange}

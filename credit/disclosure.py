@@ -40,7 +40,7 @@ LIST_KINDS: frozenset[RecordKind] = frozenset(
     {RecordKind.RED_LIST, RecordKind.BLACK_LIST, RecordKind.ABNORMAL_OPERATION}
 )
 
-# NDRC Order No. 58 (2023) art. 10: general penalties one year, serious three, never more than three.
+# NDRC Order No. 58 (2023) art. 10: general penalties one year, serious three, at most three.
 GENERAL_PENALTY_YEARS = 1
 SERIOUS_PENALTY_YEARS = 3
 MAX_PENALTY_YEARS = 3
@@ -93,9 +93,7 @@ def publish_until(
     record_kind = RecordKind(kind)
     if record_kind is RecordKind.PENALTY:
         years = (
-            SERIOUS_PENALTY_YEARS
-            if details.get("severity") == "serious"
-            else GENERAL_PENALTY_YEARS
+            SERIOUS_PENALTY_YEARS if details.get("severity") == "serious" else GENERAL_PENALTY_YEARS
         )
         end = add_years(decided_on, years) - timedelta(days=1)
         ceiling = add_years(decided_on, MAX_PENALTY_YEARS) - timedelta(days=1)
@@ -132,7 +130,7 @@ def is_public(record: Record, subject: Subject, today: date) -> bool:
 
 
 def public_record_clause(today: date) -> ColumnElement[bool]:
-    """The SQL condition equivalent to `is_public` for records (the subject must be a legal person)."""
+    """The SQL condition matching `is_public` for records (of legal persons)."""
     return and_(
         Record.kind.in_([k.value for k in PUBLIC_KINDS]),
         Record.status == RecordStatus.ACTIVE.value,

@@ -11,5 +11,7 @@ class EntityNotFound(CreditError):
     """No legal person is registered under the given code."""
 
     def __init__(self, uscc: str) -> None:
-        super().__init__(f"No legal person is registered under the unified social credit code {uscc}.")
+        super().__init__(
+            f"No legal person is registered under the unified social credit code {uscc}."
+        )
         self.uscc = uscc

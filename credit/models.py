@@ -192,7 +192,9 @@ class Record(Base):
     subject: Mapped[Subject] = relationship(back_populates="records", lazy="raise")
 
     __table_args__ = (
-        UniqueConstraint("department", "kind", "document_no", name="uq_records_department_kind_doc"),
+        UniqueConstraint(
+            "department", "kind", "document_no", name="uq_records_department_kind_doc"
+        ),
         Index("ix_records_subject_kind_decided", "subject_pk", "kind", "decided_on"),
     )
 

@@ -60,8 +60,10 @@ def search_entities(
 ) -> Sequence[Subject]:
     """Legal persons whose name contains `q` or whose USCC equals it, in registration order."""
     stmt = select(Subject).order_by(Subject.id).limit(limit)
-    stmt = stmt.where(Subject.kind == kind) if kind else stmt.where(
-        Subject.kind.in_(_LEGAL_PERSON_VALUES)
+    stmt = (
+        stmt.where(Subject.kind == kind)
+        if kind
+        else stmt.where(Subject.kind.in_(_LEGAL_PERSON_VALUES))
     )
     if q:
         dialect = db_session.get_bind().dialect.name

@@ -92,9 +92,7 @@ def db_session(app: Flask, connection: Connection) -> Iterator[Session]:
     """
     platform: Platform = app.extensions["xinyong"]
     platform.db.session.remove()
-    platform.db.session_factory.configure(
-        bind=connection, join_transaction_mode="create_savepoint"
-    )
+    platform.db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )

@@ -90,7 +90,11 @@ class Entities(MethodView):
     @blp.response(200, EntityPageSchema)
     @blp.errors(400)
     def get(
-        self, page_size: int, q: str | None = None, kind: str | None = None, cursor: str | None = None
+        self,
+        page_size: int,
+        q: str | None = None,
+        kind: str | None = None,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
         """Search legal persons by name or code.
 
@@ -133,7 +137,10 @@ class EntityByUscc(MethodView):
         return {
             **_entity_summary(entity),
             "registered_capital": (
-                {"amount": f"{capital:.2f}", "currency": entity.registered_capital_currency or "CNY"}
+                {
+                    "amount": f"{capital:.2f}",
+                    "currency": entity.registered_capital_currency or "CNY",
+                }
                 if capital is not None
                 else None
             ),
@@ -172,7 +179,11 @@ class EntityRecords(MethodView):
             try:
                 after = (date.fromisoformat(position[0]), int(position[1]))
             except (ValueError, TypeError, IndexError):
-                abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
+                abort(
+                    400,
+                    message="The cursor is damaged; omit it to start again.",
+                    slug="invalid-cursor",
+                )
         rows = service.list_public_records(
             db_session=session,
             subject=entity,
@@ -215,7 +226,11 @@ class Changes(MethodView):
             try:
                 after = (datetime.fromisoformat(position[0]), int(position[1]))
             except (ValueError, TypeError, IndexError):
-                abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
+                abort(
+                    400,
+                    message="The cursor is damaged; omit it to start again.",
+                    slug="invalid-cursor",
+                )
         rows = service.list_changes(
             db_session=db_session(), since=since, after=after, limit=page_size + 1
         )

@@ -14,7 +14,7 @@ from credit.models import LEGAL_PERSON_KINDS, ChangeKind
 ENTITY_KINDS = [k.value for k in LEGAL_PERSON_KINDS]
 PUBLIC_RECORD_KINDS = sorted(k.value for k in PUBLIC_KINDS)
 
-EXAMPLE_USCC = "91370306MA3C4N2P1X"
+EXAMPLE_USCC = "91370306MA3C4N2P50"
 
 
 class AwareDateTime(ma.fields.DateTime):
@@ -79,11 +79,17 @@ class EntitySummarySchema(ma.Schema):
 
     subject_id = ma.fields.String(
         required=True,
-        metadata={"description": "The platform's opaque id.", "example": "sub_3f9a0c2e7b1d4a6f8e20"},
+        metadata={
+            "description": "The platform's opaque id.",
+            "example": "sub_3f9a0c2e7b1d4a6f8e20",
+        },
     )
     uscc = ma.fields.String(
         required=True,
-        metadata={"description": "Unified social credit code (GB 32100-2015).", "example": EXAMPLE_USCC},
+        metadata={
+            "description": "Unified social credit code (GB 32100-2015).",
+            "example": EXAMPLE_USCC,
+        },
     )
     name = ma.fields.String(required=True, metadata={"example": "淄博市周村区鑫瑞丝绸有限公司"})
     kind = ma.fields.String(
@@ -99,7 +105,9 @@ class EntitySummarySchema(ma.Schema):
         metadata={"description": "`active`, `revoked` or `cancelled`.", "example": "active"},
     )
     status_label = ma.fields.String(allow_none=True, metadata={"example": "存续"})
-    address = ma.fields.String(allow_none=True, metadata={"example": "山东省淄博市周村区正阳路126号"})
+    address = ma.fields.String(
+        allow_none=True, metadata={"example": "山东省淄博市周村区正阳路126号"}
+    )
 
 
 class EntityPageSchema(ma.Schema):
@@ -151,7 +159,9 @@ class PublicRecordSchema(ma.Schema):
 
     record_id = ma.fields.String(required=True, metadata={"example": "rec_8b1e5c0f2a9d4e7b6c31"})
     kind = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(PUBLIC_RECORD_KINDS), metadata={"example": "penalty"}
+        required=True,
+        validate=ma.validate.OneOf(PUBLIC_RECORD_KINDS),
+        metadata={"example": "penalty"},
     )
     kind_label = ma.fields.String(required=True, metadata={"example": "行政处罚"})
     document_no = ma.fields.String(required=True, metadata={"example": "周市监罚〔2025〕0123号"})
@@ -214,7 +224,9 @@ class ChangeSchema(ma.Schema):
     record_id = ma.fields.String(required=True, metadata={"example": "rec_8b1e5c0f2a9d4e7b6c31"})
     uscc = ma.fields.String(required=True, metadata={"example": EXAMPLE_USCC})
     kind = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(PUBLIC_RECORD_KINDS), metadata={"example": "penalty"}
+        required=True,
+        validate=ma.validate.OneOf(PUBLIC_RECORD_KINDS),
+        metadata={"example": "penalty"},
     )
     change = ma.fields.String(
         required=True,

@@ -112,8 +112,7 @@ def upgrade() -> None:
         # Two-character Chinese substring search: see credit/search.py.
         op.execute(GRAMS_FUNCTION_SQL)
         op.execute(
-            f"CREATE INDEX ix_subjects_name_grams ON subjects "
-            f"USING gin ({GRAMS_FUNCTION}(name))"
+            f"CREATE INDEX ix_subjects_name_grams ON subjects USING gin ({GRAMS_FUNCTION}(name))"
         )
 
 

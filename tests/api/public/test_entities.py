@@ -20,7 +20,9 @@ def _wrong_check(code: str) -> str:
     return code[:-1] + wrong
 
 
-def test_entity_read_returns_public_registration_data(client: FlaskClient, db_session: Session) -> None:
+def test_entity_read_returns_public_registration_data(
+    client: FlaskClient, db_session: Session
+) -> None:
     entity = make_entity(db_session, kind="enterprise", registered_capital_fen=123_456)
 
     response = client.get(f"/v1/public/entities/{entity.uscc}")
@@ -54,7 +56,11 @@ def test_entity_counts_only_records_public_today(client: FlaskClient, db_session
         db_session,
         entity,
         kind="license",
-        details={"license_name": "食品经营许可证", "valid_from": "2025-01-01", "valid_until": "2099-12-31"},
+        details={
+            "license_name": "食品经营许可证",
+            "valid_from": "2025-01-01",
+            "valid_until": "2099-12-31",
+        },
     )
 
     counts = client.get(f"/v1/public/entities/{entity.uscc}").json["public_record_counts"]
@@ -110,9 +116,7 @@ def test_legacy_pilot_code_on_the_allow_list_is_accepted(
 
 
 def test_natural_persons_are_never_public(client: FlaskClient, db_session: Session) -> None:
-    db_session.add(
-        Subject(subject_id="sub_person0000000001", kind="natural_person", name="张丝绸")
-    )
+    db_session.add(Subject(subject_id="sub_person0000000001", kind="natural_person", name="张丝绸"))
     db_session.commit()
 
     items = client.get("/v1/public/entities", query_string={"q": "丝绸"}).json["items"]
@@ -132,11 +136,18 @@ def test_entity_read_has_etag_and_honours_if_none_match(
 
     assert second.status_code == 304
     assert second.data == b""
-    assert client.get(f"/v1/public/entities/{entity.uscc}", headers={"If-None-Match": '"x"'}).status_code == 200
+    assert (
+        client.get(
+            f"/v1/public/entities/{entity.uscc}", headers={"If-None-Match": '"x"'}
+        ).status_code
+        == 200
+    )
 
 
 class TestSearch:
-    def test_two_character_chinese_substring(self, client: FlaskClient, db_session: Session) -> None:
+    def test_two_character_chinese_substring(
+        self, client: FlaskClient, db_session: Session
+    ) -> None:
         hit = make_entity(db_session, name="淄博市周村区鑫瑞丝绸有限公司")
         make_entity(db_session, name="淄博市周村区恒泰机械有限公司")
 
@@ -197,7 +208,12 @@ class TestSearch:
         self, client: FlaskClient, db_session: Session
     ) -> None:
         cases = {
-            "page_size": [{"page_size": 0}, {"page_size": 101}, {"page_size": "abc"}, {"page_size": -1}],
+            "page_size": [
+                {"page_size": 0},
+                {"page_size": 101},
+                {"page_size": "abc"},
+                {"page_size": -1},
+            ],
             "kind": [{"kind": "bank"}, {"kind": "natural_person"}],
             "q": [{"q": "丝" * 101}],
             "cursor": [{"cursor": "x" * 600}],
@@ -214,9 +230,9 @@ class TestSearch:
     ) -> None:
         for n in range(3):
             make_entity(db_session, name=f"周村区游标{n}商行")
-        cursor = client.get(
-            "/v1/public/entities", query_string={"q": "游标", "page_size": 1}
-        ).json["next_cursor"]
+        cursor = client.get("/v1/public/entities", query_string={"q": "游标", "page_size": 1}).json[
+            "next_cursor"
+        ]
         assert cursor
 
         forged = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")

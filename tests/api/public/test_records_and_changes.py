@@ -27,7 +27,9 @@ def _record_ids(client: FlaskClient, uscc: str, **params: object) -> list[str]:
 
 
 class TestPublicationPeriods:
-    def test_general_penalty_is_public_for_one_year(self, client: FlaskClient, db_session: Session) -> None:
+    def test_general_penalty_is_public_for_one_year(
+        self, client: FlaskClient, db_session: Session
+    ) -> None:
         entity = make_entity(db_session)
         penalty = make_record(db_session, entity, decided_on=date(2025, 3, 10))
         assert penalty.publish_until == date(2026, 3, 9)
@@ -52,24 +54,38 @@ class TestPublicationPeriods:
 
     def test_licence_is_public_while_valid(self, client: FlaskClient, db_session: Session) -> None:
         entity = make_entity(db_session)
-        details = {"license_name": "食品经营许可证", "valid_from": "2024-01-01", "valid_until": "2026-12-31"}
-        licence = make_record(db_session, entity, kind="license", decided_on=date(2024, 1, 1), details=details)
+        details = {
+            "license_name": "食品经营许可证",
+            "valid_from": "2024-01-01",
+            "valid_until": "2026-12-31",
+        }
+        licence = make_record(
+            db_session, entity, kind="license", decided_on=date(2024, 1, 1), details=details
+        )
 
         with clock.frozen_at(_at(date(2026, 12, 31))):
             assert _record_ids(client, entity.uscc) == [licence.record_id]
         with clock.frozen_at(_at(date(2027, 1, 1))):
             assert _record_ids(client, entity.uscc) == []
 
-    def test_list_entry_is_public_until_removed(self, client: FlaskClient, db_session: Session) -> None:
+    def test_list_entry_is_public_until_removed(
+        self, client: FlaskClient, db_session: Session
+    ) -> None:
         entity = make_entity(db_session)
         standing = make_record(
-            db_session, entity, kind="black_list", decided_on=date(2023, 5, 1),
-            details={"list_name": "严重违法失信主体名单", "listed_on": "2023-05-01", "removed_on": None},
-        )  # fmt: skip
+            db_session,
+            entity,
+            kind="black_list",
+            decided_on=date(2023, 5, 1),
+            details={"list_name": "严重违法失信主体名单", "removed_on": None},
+        )
         removed = make_record(
-            db_session, entity, kind="abnormal_operation", decided_on=date(2024, 5, 1),
-            details={"reason": "未按照规定期限公示年度报告", "listed_on": "2024-05-01", "removed_on": "2025-07-01"},
-        )  # fmt: skip
+            db_session,
+            entity,
+            kind="abnormal_operation",
+            decided_on=date(2024, 5, 1),
+            details={"reason": "未按照规定期限公示年度报告", "removed_on": "2025-07-01"},
+        )
 
         with clock.frozen_at(_at(date(2025, 6, 30))):
             assert set(_record_ids(client, entity.uscc)) == {standing.record_id, removed.record_id}
@@ -94,13 +110,20 @@ def test_records_fields_order_and_kind_filter(client: FlaskClient, db_session: S
     older = make_record(db_session, entity, decided_on=date(2026, 1, 5))
     newer = make_record(db_session, entity, decided_on=date(2026, 2, 5))
     licence = make_record(
-        db_session, entity, kind="license", decided_on=date(2026, 1, 1),
-        details={"license_name": "排污许可证", "valid_from": "2026-01-01", "valid_until": "2030-12-31"},
-    )  # fmt: skip
+        db_session,
+        entity,
+        kind="license",
+        decided_on=date(2026, 1, 1),
+        details={"license_name": "排污许可证", "valid_until": "2030-12-31"},
+    )
 
     with clock.frozen_at(_at(date(2026, 3, 1))):
         body = client.get(f"/v1/public/entities/{entity.uscc}/records").json
-        assert [i["record_id"] for i in body["items"]] == [newer.record_id, older.record_id, licence.record_id]
+        assert [i["record_id"] for i in body["items"]] == [
+            newer.record_id,
+            older.record_id,
+            licence.record_id,
+        ]
         item = body["items"][0]
         assert set(item) >= {
             "record_id", "kind", "document_no", "title", "decided_on", "department",
@@ -114,12 +137,17 @@ def test_records_fields_order_and_kind_filter(client: FlaskClient, db_session: S
 
 def test_records_paginate(client: FlaskClient, db_session: Session) -> None:
     entity = make_entity(db_session)
-    made = [make_record(db_session, entity, decided_on=date(2026, 1, 1) + timedelta(days=n % 3)) for n in range(5)]
+    made = [
+        make_record(db_session, entity, decided_on=date(2026, 1, 1) + timedelta(days=n % 3))
+        for n in range(5)
+    ]
     with clock.frozen_at(_at(date(2026, 3, 1))):
         seen: list[str] = []
         params: dict[str, object] = {"page_size": 2}
         while True:
-            body = client.get(f"/v1/public/entities/{entity.uscc}/records", query_string=params).json
+            body = client.get(
+                f"/v1/public/entities/{entity.uscc}/records", query_string=params
+            ).json
             seen += [i["record_id"] for i in body["items"]]
             if not body["next_cursor"]:
                 break
@@ -153,7 +181,9 @@ class TestChanges:
         entity = make_entity(db_session)
         base = datetime(2026, 4, 1, tzinfo=UTC)
         penalty = make_record(db_session, entity)
-        licence = make_record(db_session, entity, kind="license", details={"valid_until": "2030-01-01"})
+        licence = make_record(
+            db_session, entity, kind="license", details={"valid_until": "2030-01-01"}
+        )
         tax = make_record(db_session, entity, kind="tax_violation", details={})
         person = Subject(subject_id="sub_feedperson000001", kind="natural_person", name="李四")
         db_session.add(person)
@@ -167,7 +197,13 @@ class TestChanges:
             make_change(db_session, tax, at=base),  # not a public kind
             make_change(db_session, court, at=base),  # not a legal person
         ]
-        return {"entity": entity, "penalty": penalty, "licence": licence, "base": base, "changes": changes}
+        return {
+            "entity": entity,
+            "penalty": penalty,
+            "licence": licence,
+            "base": base,
+            "changes": changes,
+        }
 
     def test_lists_public_changes_oldest_first(self, client: FlaskClient, feed: dict) -> None:
         body = client.get("/v1/public/changes", query_string={"since": "2026-01-01T00:00:00Z"}).json
@@ -184,7 +220,11 @@ class TestChanges:
 
     def test_since_with_offset_and_unencoded_plus(self, client: FlaskClient, feed: dict) -> None:
         # 2026-04-02T08:00+08:00 is 2026-04-02T00:00Z: the correction and the withdrawal.
-        for since in ("2026-04-02T08:00:00+08:00", "2026-04-02T08:00:00 08:00", "2026-04-02T00:00:00Z"):
+        for since in (
+            "2026-04-02T08:00:00+08:00",
+            "2026-04-02T08:00:00 08:00",
+            "2026-04-02T00:00:00Z",
+        ):
             items = client.get("/v1/public/changes", query_string={"since": since}).json["items"]
             assert [i["change"] for i in items] == ["corrected", "withdrawn"], since
 
@@ -200,7 +240,13 @@ class TestChanges:
         assert seen == ["published", "published", "corrected", "withdrawn"]
 
     def test_bad_since_and_cursor(self, client: FlaskClient, feed: dict) -> None:
-        for since in ("yesterday", "2026-02-30T00:00:00Z", "2026-04-01T00:00:00", "2026-04-01", "9" * 50):
+        for since in (
+            "yesterday",
+            "2026-02-30T00:00:00Z",
+            "2026-04-01T00:00:00",
+            "2026-04-01",
+            "9" * 50,
+        ):
             response = client.get("/v1/public/changes", query_string={"since": since})
             assert response.status_code == 400, since
             assert "since" in response.json["errors"], since
