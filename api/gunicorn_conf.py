@@ -11,6 +11,9 @@ from prometheus_client import multiprocess
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# The longest URL the API accepts (a 100-character query, a 512-character cursor, all
+# percent-encoded) fits; gunicorn's own default (4094) would answer some with an HTML 414.
+limit_request_line = 8190
 accesslog = None  # the app logs each request as a JSON line with its request id
 
 

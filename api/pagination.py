@@ -26,9 +26,26 @@ class PageArgsSchema(ma.Schema):
         metadata={"description": "How many items per page (1–100).", "example": 20},
     )
     cursor = ma.fields.String(
-        validate=ma.validate.Length(min=1, max=512),
+        validate=[
+            ma.validate.Length(min=1, max=512),
+            ma.validate.Regexp(
+                r"^[A-Za-z0-9_.\-]+$", error="A cursor holds only URL-safe characters."
+            ),
+        ],
         metadata={
             "description": "The `next_cursor` of the previous page; omit for the first page.",
+            "example": "WyJlbnRpdGllcyIsIjVhM2YiLFs0Ml1d.Kq3sJ3f0w1Qx8Jm2dQ",
+        },
+    )
+
+
+def next_cursor_field() -> ma.fields.String:
+    """The `next_cursor` member of every page."""
+    return ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Pass as `cursor` for the next page; null on the last page.",
             "example": "WyJlbnRpdGllcyIsIjVhM2YiLFs0Ml1d.Kq3sJ3f0w1Qx8Jm2dQ",
         },
     )

@@ -5,8 +5,9 @@ and natural persons with their (valid but fictitious) identity numbers and judic
 social insurance records. Nothing touches a database; the functions only build plain dicts.
 
 The output is a pure function of (seed, index, as_of): entity ``i`` draws from its own random
-stream seeded with ``f"{seed}:e:{i}"`` (its records from ``f"{seed}:er:{i}"``), so any slice
-of a million entities can be generated alone, in any order, in parallel, with the same result.
+stream seeded with ``f"{seed}:e:{i}"`` (its records from ``f"{seed}:er:{i}"``; how many there
+are, and the entity's line of business, come from digits of its subject id), so any slice of a
+million entities can be generated alone, in any order, in parallel, with the same result.
 Unified social credit codes and identity numbers encode the index injectively, so they never
 collide; record document numbers encode (index, record position) and never collide either.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from itertools import accumulate
@@ -125,17 +126,21 @@ class _Weighted(Generic[T]):
     __slots__ = ("cum", "items", "total")
 
     def __init__(self, pairs: Sequence[tuple[T, float]]) -> None:
+        if not pairs or any(weight <= 0 for _, weight in pairs):
+            raise ValueError("weights must be positive")
         self.items: tuple[T, ...] = tuple(item for item, _ in pairs)
         self.cum: tuple[float, ...] = tuple(accumulate(weight for _, weight in pairs))
         self.total: float = self.cum[-1]
 
+    # bisect_left: item k covers (cum[k-1], cum[k]], so a product rounded up to the total
+    # still lands on the last item, and 0 on the first (no weight is zero).
     def at(self, u: float) -> T:
         """The item at quantile u (0 <= u < 1)."""
-        return self.items[bisect_right(self.cum, u * self.total)]
+        return self.items[bisect_left(self.cum, u * self.total)]
 
     def pick(self, r: _Rand) -> T:
         """A weighted draw."""
-        return self.items[bisect_right(self.cum, r() * self.total)]
+        return self.items[bisect_left(self.cum, r() * self.total)]
 
 
 def _pick(r: _Rand, seq: Sequence[T]) -> T:

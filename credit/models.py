@@ -216,7 +216,10 @@ class RecordChange(Base):
 
     record: Mapped[Record] = relationship(lazy="raise")
 
-    __table_args__ = (Index("ix_record_changes_at_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_record_changes_at_id", "at", "id"),
+        Index("ix_record_changes_record_pk", "record_pk"),
+    )
 
 
 class LegacyUscc(Base):

@@ -3,12 +3,12 @@
 PostgreSQL's pg_trgm needs three characters and, in some locales, ignores CJK characters, but
 Chinese users search with two (a trade name such as 鑫瑞). So the names are indexed by a GIN index
 over their character unigrams and bigrams (`xy_name_grams`, created by the migrations); a query's
-grams narrow the candidates through the index and a LIKE re-checks the exact substring.
+grams must all be among the name's, which the index answers, and a LIKE re-checks the substring.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Text, and_, bindparam, func
+from sqlalchemy import ColumnElement, Text, and_, func
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from credit.models import Subject
@@ -28,19 +28,24 @@ $$
 """  # noqa: S608  (a constant: no input reaches it)
 
 
-def query_grams(q: str) -> list[str]:
-    """The grams every name containing `q` must have: its bigrams, or the character itself."""
-    text = q.lower()
-    if len(text) == 1:
-        return [text]
-    return sorted({text[i : i + 2] for i in range(len(text) - 1)})
+def _like_pattern(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def name_contains(q: str, *, dialect: str) -> ColumnElement[bool]:
-    """The condition "the subject's name contains `q`", index-assisted on PostgreSQL."""
-    substring = func.lower(Subject.name).contains(q.lower(), autoescape=True)
+    """The condition "the subject's name contains `q`", index-assisted on PostgreSQL.
+
+    Case folding happens on one side only, the database's, so a name's own characters always find
+    it: SQLite's LIKE folds ASCII letters; on PostgreSQL both sides go through `lower()`, and the
+    query's grams through the same `xy_name_grams` as the index.
+    """
+    pattern = _like_pattern(q)
     if dialect != "postgresql":
-        return substring
+        return Subject.name.like(pattern, escape="\\")
     grams_of_name = func.xy_name_grams(Subject.name, type_=ARRAY(Text))
-    grams = bindparam("name_grams", query_grams(q), type_=ARRAY(Text))
-    return and_(grams_of_name.contains(grams), substring)
+    grams_of_query = func.xy_name_grams(q, type_=ARRAY(Text))
+    return and_(
+        grams_of_name.contains(grams_of_query),
+        func.lower(Subject.name).like(func.lower(pattern), escape="\\"),
+    )

@@ -87,6 +87,9 @@ def schemathesis() -> int:
             [
                 BIN / "schemathesis", "run", f"{base_url}/openapi.json",
                 "--checks", "all",
+                # Codes carry a check character and cursors a signature, which a JSON Schema
+                # cannot express: schema-valid but wrong ones are rightly refused with 400.
+                "--exclude-checks", "positive_data_acceptance",
                 "--max-examples", os.environ.get("XINYONG_SCHEMATHESIS_EXAMPLES", "60"),
                 "--seed", "370306",
                 "--generation-database", "none",

@@ -37,6 +37,8 @@ USCC_PARAMETER = {
     "name": "uscc",
     "description": "The legal person's 18-character unified social credit code (GB 32100-2015).",
     "example": EXAMPLE_USCC,
+    # Only the shape: the check character is verified by the platform (400 when wrong).
+    "schema": {"type": "string", "minLength": 18, "maxLength": 18, "pattern": "^[0-9A-Za-z]{18}$"},
 }
 
 

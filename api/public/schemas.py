@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from api.pagination import PageArgsSchema
+from api.pagination import PageArgsSchema, next_cursor_field
 from credit.disclosure import PUBLIC_KINDS
 from credit.models import LEGAL_PERSON_KINDS, ChangeKind
 
@@ -52,10 +52,10 @@ class EntityQueryArgsSchema(PageArgsSchema):
     """Search arguments."""
 
     q = ma.fields.String(
-        validate=ma.validate.Length(min=1, max=100),
+        validate=ma.validate.Length(max=100),
         metadata={
             "description": "A part of the name (Chinese substring, e.g. two characters), or an "
-            "exact unified social credit code.",
+            "exact unified social credit code. Empty or blank means no filter.",
             "example": "丝绸",
         },
     )
@@ -114,11 +114,7 @@ class EntityPageSchema(ma.Schema):
     """A page of search results."""
 
     items = ma.fields.List(ma.fields.Nested(EntitySummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Pass as `cursor` for the next page; null on the last page."},
-    )
+    next_cursor = next_cursor_field()
 
 
 class EntitySchema(EntitySummarySchema):
@@ -203,7 +199,7 @@ class PublicRecordPageSchema(ma.Schema):
     """A page of public records."""
 
     items = ma.fields.List(ma.fields.Nested(PublicRecordSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)
+    next_cursor = next_cursor_field()
 
 
 class ChangeArgsSchema(PageArgsSchema):
@@ -242,4 +238,4 @@ class ChangePageSchema(ma.Schema):
     """A page of the change feed."""
 
     items = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True)
-    next_cursor = ma.fields.String(required=True, allow_none=True)
+    next_cursor = next_cursor_field()

@@ -63,7 +63,9 @@ def _build(instance: Path, config: dict[str, Any] | None = None) -> Flask:
 
 
 class TestEmbeddedDefault:
-    def test_sqlite_in_the_instance_folder(self, clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def test_sqlite_in_the_instance_folder(
+        self, clean_env: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
         instance = tmp_path / "inst"
 
         app = _build(instance)
@@ -180,7 +182,10 @@ class TestNormalizeDatabaseUrl:
             ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
             ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
             ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
-            ("sqlite:////var/lib/xinyong/xinyong.sqlite3", "sqlite:////var/lib/xinyong/xinyong.sqlite3"),
+            (
+                "sqlite:////var/lib/xinyong/xinyong.sqlite3",
+                "sqlite:////var/lib/xinyong/xinyong.sqlite3",
+            ),
             ("sqlite:///relative.db", "sqlite:///relative.db"),
             ("sqlite://", "sqlite://"),
         ],
