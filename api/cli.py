@@ -89,8 +89,7 @@ def seed(demo: bool, entities: int, persons: int | None, as_of: Any) -> None:
     if report.skipped:
         click.echo("The demo data is already loaded; nothing to do.")
         return
-    with engine.begin() as connection:
-        bulk.analyze(connection)
+    bulk.vacuum_analyze(engine)
     click.echo(
         f"Loaded {report.entities:,} legal persons, {report.persons:,} natural persons, "
         f"{report.records:,} records and {report.changes:,} change-feed entries "

@@ -619,7 +619,9 @@ SERIOUS_SANCTIONS = _Weighted(
     ]
 )
 
-RED_LISTS = (
+# list name, department, document number prefix, reason for listing
+_ListDef = tuple[str, str, str, str]
+RED_LISTS: tuple[_ListDef, ...] = (
     ("A级纳税人名单", TAX, "周税信", "连续两年纳税信用评价为A级"),
     ("守合同重信用企业", MARKET, "周市监信", "经公示期满无异议，认定为守合同重信用企业"),
     ("劳动保障守法诚信示范单位", HRSS, "周人社信", "劳动保障守法诚信等级评价为A级"),
@@ -627,13 +629,21 @@ RED_LISTS = (
     ("环境信用评价绿色企业", ENVIRONMENT, "淄周环信", "年度环境信用评价结果为绿色等级"),
     ("安全生产诚信企业", EMERGENCY, "周应急信", "安全生产标准化达标且三年内未发生生产安全事故"),
 )  # fmt: skip
-BLACK_LISTS = (
+BLACK_LISTS: tuple[_ListDef, ...] = (
     ("严重违法失信主体名单", MARKET, "周市监列严", "被列入经营异常名录届满三年仍未履行相关义务"),
     ("严重违法失信主体名单", MARKET, "周市监列严", "提交虚假材料取得市场主体登记被撤销登记"),
     ("重大税收违法失信主体名单", TAX, "周税失信", "偷税数额100万元以上且占各税种应纳税总额10%以上"),
     ("拖欠农民工工资失信联合惩戒对象名单", HRSS, "周人社失信", "拒不支付劳动报酬，数额达到认定拒不支付劳动报酬罪的数额标准"),
     ("安全生产严重失信主体名单", EMERGENCY, "周应急失信", "未按规定整改重大事故隐患，拒不执行停产停业整顿指令"),
     ("环境信用评价黑色企业", ENVIRONMENT, "淄周环失信", "因环境违法行为被依法责令停产整治"),
+)  # fmt: skip
+# Lists that organisations other than businesses can be on.
+ORGANISATION_RED_LISTS: tuple[_ListDef, ...] = (
+    ("诚信建设示范单位", DEVELOPMENT, "周发改信用", "经推荐、审核和公示，认定为诚信建设示范单位"),
+    ("劳动保障守法诚信示范单位", HRSS, "周人社信", "劳动保障守法诚信等级评价为A级"),
+)
+ORGANISATION_BLACK_LISTS: tuple[_ListDef, ...] = (
+    ("社会组织严重违法失信名单", CIVIL_AFFAIRS, "周民社失信", "被列入活动异常名录满2年仍未履行相关义务"),
 )  # fmt: skip
 ABNORMAL_REASONS = (
     "未按照《企业信息公示暂行条例》第八条规定的期限公示年度报告",
@@ -1040,9 +1050,13 @@ def _removal(ctx: _Ctx, listed: int, share: float) -> int | None:
     return listed + 30 + int(r() * (ctx.last - listed - 30 + 1) * 0.8)
 
 
-def _listing(ctx: _Ctx, k: int, kind: RecordKind) -> DemoRecord:
+def _listing(ctx: _Ctx, k: int, kind: RecordKind, business: bool) -> DemoRecord:
     r = ctx.r
-    name, department, prefix, reason = _pick(r, RED_LISTS if kind == "red_list" else BLACK_LISTS)
+    if kind == "red_list":
+        lists = RED_LISTS if business else ORGANISATION_RED_LISTS
+    else:
+        lists = BLACK_LISTS if business else ORGANISATION_BLACK_LISTS
+    name, department, prefix, reason = _pick(r, lists)
     listed = _decided(ctx)
     removed = _removal(ctx, listed, 0.12 if kind == "red_list" else 0.25)
     return {
@@ -1258,7 +1272,8 @@ def entity_records(
             domain = "tax" if r() < 0.06 else _pick(r, profile.domains)
             records.append(_penalty(ctx, k, domain))
         elif record_kind in ("red_list", "black_list"):
-            records.append(_listing(ctx, k, record_kind))
+            business = kind in ("enterprise", "individual_business")
+            records.append(_listing(ctx, k, record_kind, business))
         elif record_kind == "abnormal_operation":
             records.append(_abnormal(ctx, k, kind))
         elif record_kind == "tax_violation":

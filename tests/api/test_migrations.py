@@ -17,8 +17,10 @@ from api.database import make_engine
 from api.migrate import alembic_config, is_current, target_metadata, upgrade
 
 TABLES = {"subjects", "records", "record_changes", "legacy_uscc_allowlist"}
-# An expression index the migrations create on PostgreSQL only; the models cannot express it.
+# The generated grams column and its GIN index exist on PostgreSQL only (credit/search.py);
+# the models do not map them.
 POSTGRES_ONLY_INDEXES = {"ix_subjects_name_grams"}
+POSTGRES_ONLY_COLUMNS = {("subjects", "name_grams")}
 
 
 def _differences(engine: Engine) -> list[Any]:
@@ -31,8 +33,13 @@ def _differences(engine: Engine) -> list[Any]:
             for diff in diffs
             if not (
                 isinstance(diff, tuple)
-                and diff[0] == "remove_index"
-                and diff[1].name in POSTGRES_ONLY_INDEXES
+                and (
+                    (diff[0] == "remove_index" and diff[1].name in POSTGRES_ONLY_INDEXES)
+                    or (
+                        diff[0] == "remove_column"
+                        and (diff[2], diff[3].name) in POSTGRES_ONLY_COLUMNS
+                    )
+                )
             )
         ]
     return diffs
@@ -131,14 +138,41 @@ class TestPostgresNameGrams:
         assert empty == []
         assert sorted(lowered) == ["a", "ab", "b"]
 
+    def test_query_grams_are_bigrams_or_the_single_character(self, engine: Engine) -> None:
+        with engine.connect() as connection:
+            two = connection.scalar(text("SELECT xy_query_grams('丝绸')"))
+            four = connection.scalar(text("SELECT xy_query_grams('周村丝绸')"))
+            one = connection.scalar(text("SELECT xy_query_grams('Ａ')"))
+
+        assert two == ["丝绸"]
+        assert sorted(four) == sorted(["周村", "村丝", "丝绸"])
+        assert one == ["ａ"]
+
+    def test_generated_column_follows_the_name(self, engine: Engine) -> None:
+        with engine.connect() as connection, connection.begin() as transaction:
+            connection.execute(
+                text(
+                    "INSERT INTO subjects (subject_id, kind, name, created_at, updated_at) "
+                    "VALUES ('sub_grams_check_0001', 'enterprise', '鑫瑞', now(), now())"
+                )
+            )
+            connection.execute(
+                text("UPDATE subjects SET name = '恒泰' WHERE subject_id = 'sub_grams_check_0001'")
+            )
+            grams = connection.scalar(
+                text("SELECT name_grams FROM subjects WHERE subject_id = 'sub_grams_check_0001'")
+            )
+            transaction.rollback()
+
+        assert sorted(grams) == sorted(["恒", "泰", "恒泰"])
+
     def test_search_uses_the_gin_index(self, engine: Engine) -> None:
         with engine.connect() as connection, connection.begin() as transaction:
             connection.execute(text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(
                 connection.scalars(
                     text(
-                        "EXPLAIN SELECT id FROM subjects "
-                        "WHERE xy_name_grams(name) @> ARRAY['丝绸']::text[]"
+                        "EXPLAIN SELECT id FROM subjects WHERE name_grams @> xy_query_grams('丝绸')"
                     )
                 )
             )

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from credit.search import GRAMS_FUNCTION, GRAMS_FUNCTION_SQL
+from credit.search import (
+    GRAMS_FUNCTIONS_SQL,
+    NAME_GRAMS_COLUMN_SQL,
+    NAME_GRAMS_INDEX,
+    NAME_GRAMS_INDEX_SQL,
+)
 
 revision = "0001"
 down_revision = None
@@ -110,16 +115,18 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         # Two-character Chinese substring search: see credit/search.py.
-        op.execute(GRAMS_FUNCTION_SQL)
-        op.execute(
-            f"CREATE INDEX ix_subjects_name_grams ON subjects USING gin ({GRAMS_FUNCTION}(name))"
-        )
+        for function_sql in GRAMS_FUNCTIONS_SQL:
+            op.execute(function_sql)
+        op.execute(NAME_GRAMS_COLUMN_SQL)
+        op.execute(NAME_GRAMS_INDEX_SQL)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_subjects_name_grams")
-        op.execute(f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text)")
+        op.execute(f"DROP INDEX IF EXISTS {NAME_GRAMS_INDEX}")
+        op.execute("ALTER TABLE subjects DROP COLUMN IF EXISTS name_grams")
+        op.execute("DROP FUNCTION IF EXISTS xy_name_grams(text)")
+        op.execute("DROP FUNCTION IF EXISTS xy_query_grams(text)")
     op.drop_table("record_changes")
     op.drop_table("records")
     op.drop_table("subjects")

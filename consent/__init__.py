@@ -1,0 +1,1 @@
+"""Consents: their lifecycle, consent tokens, the hash-chained consent ledger and the access log."""
