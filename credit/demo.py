@@ -164,9 +164,9 @@ SUBDISTRICTS = ("丝绸路街道", "大街街道", "青年路街道", "永安街
 TOWNS = ("北郊镇", "南郊镇", "王村镇", "萌水镇")
 ROADS = (
     "正阳路", "新建中路", "新建东路", "新建西路", "周隆路", "东门路", "棉麻路", "丝绸路",
-    "青年路", "大街", "丝市街", "银子市街", "芙蓉街", "三益路", "北郊路", "永安路",
+    "青年路", "大街", "丝市街", "银子市街",
 )  # fmt: skip
-OLD_STREETS = ("丝市街", "大街", "银子市街", "芙蓉街")
+OLD_STREETS = ("丝市街", "大街", "银子市街")  # the old commercial town (周村古商城)
 # Addresses in the towns use generic street names: a town's own streets are not listed here.
 TOWN_STREETS = ("中心街", "府前街", "工业路", "商业街", "兴业路", "文化路")
 # Where institutions of a kind are: township hospitals in towns, community ones in subdistricts.
