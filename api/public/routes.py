@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask.views import MethodView
 from flask_smorest import abort
@@ -24,6 +25,8 @@ from api.public.schemas import (
 from credit import clock, service
 from credit.models import Record, Subject
 
+T = TypeVar("T")
+
 blp = Blueprint(
     "public",
     __name__,
@@ -42,14 +45,33 @@ USCC_PARAMETER = {
 }
 
 
-def _decode(cursor: str | None, listing: str, filters: dict[str, Any]) -> list[Any] | None:
+def _after(
+    cursor: str | None, listing: str, filters: dict[str, Any], parse: Callable[[list[Any]], T]
+) -> T | None:
+    """The keyset position a cursor points after, or None on the first page; 400 if bad."""
     if cursor is None:
         return None
     try:
-        return platform().cursors.decode(cursor, listing, filters)
+        return parse(platform().cursors.decode(cursor, listing, filters))
     except InvalidCursor as exc:
         abort(400, message=str(exc), slug="invalid-cursor")
-    raise AssertionError("unreachable")
+    except (ValueError, TypeError, IndexError):
+        abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
+    raise AssertionError("unreachable: abort raises")
+
+
+def _page(
+    rows: Sequence[T],
+    page_size: int,
+    listing: str,
+    filters: dict[str, Any],
+    position: Callable[[T], list[Any]],
+) -> tuple[Sequence[T], str | None]:
+    """The page (rows fetched with one extra) and the cursor of the next one, if any."""
+    if len(rows) <= page_size:
+        return rows, None
+    rows = rows[:page_size]
+    return rows, platform().cursors.encode(listing, filters, position(rows[-1]))
 
 
 def _entity_summary(subject: Subject) -> dict[str, Any]:
@@ -106,15 +128,11 @@ class Entities(MethodView):
         registration order. Without `q`, every legal person (of `kind`, if given).
         """
         filters = {"q": q, "kind": kind}
-        position = _decode(cursor, "entities", filters)
-        after_id = int(position[0]) if position else None
+        after_id = _after(cursor, "entities", filters, lambda p: int(p[0]))
         rows = service.search_entities(
             db_session=db_session(), q=q, kind=kind, after_id=after_id, limit=page_size + 1
         )
-        next_cursor = None
-        if len(rows) > page_size:
-            rows = rows[:page_size]
-            next_cursor = platform().cursors.encode("entities", filters, [rows[-1].id])
+        rows, next_cursor = _page(rows, page_size, "entities", filters, lambda s: [s.id])
         return {"items": [_entity_summary(s) for s in rows], "next_cursor": next_cursor}
 
 
@@ -175,17 +193,7 @@ class EntityRecords(MethodView):
         code = service.check_uscc(db_session=session, raw=uscc)
         entity = service.get_entity_or_raise(db_session=session, uscc=code)
         filters = {"uscc": code, "kind": kind}
-        position = _decode(cursor, "records", filters)
-        after = None
-        if position:
-            try:
-                after = (date.fromisoformat(position[0]), int(position[1]))
-            except (ValueError, TypeError, IndexError):
-                abort(
-                    400,
-                    message="The cursor is damaged; omit it to start again.",
-                    slug="invalid-cursor",
-                )
+        after = _after(cursor, "records", filters, lambda p: (date.fromisoformat(p[0]), int(p[1])))
         rows = service.list_public_records(
             db_session=session,
             subject=entity,
@@ -194,13 +202,9 @@ class EntityRecords(MethodView):
             after=after,
             limit=page_size + 1,
         )
-        next_cursor = None
-        if len(rows) > page_size:
-            rows = rows[:page_size]
-            last = rows[-1]
-            next_cursor = platform().cursors.encode(
-                "records", filters, [last.decided_on.isoformat(), last.id]
-            )
+        rows, next_cursor = _page(
+            rows, page_size, "records", filters, lambda r: [r.decided_on.isoformat(), r.id]
+        )
         return {"items": [_public_record(r) for r in rows], "next_cursor": next_cursor}
 
 
@@ -222,27 +226,15 @@ class Changes(MethodView):
         are up to date.
         """
         filters = {"since": since.isoformat() if since else None}
-        position = _decode(cursor, "changes", filters)
-        after = None
-        if position:
-            try:
-                after = (datetime.fromisoformat(position[0]), int(position[1]))
-            except (ValueError, TypeError, IndexError):
-                abort(
-                    400,
-                    message="The cursor is damaged; omit it to start again.",
-                    slug="invalid-cursor",
-                )
+        after = _after(
+            cursor, "changes", filters, lambda p: (datetime.fromisoformat(p[0]), int(p[1]))
+        )
         rows = service.list_changes(
             db_session=db_session(), since=since, after=after, limit=page_size + 1
         )
-        next_cursor = None
-        if len(rows) > page_size:
-            rows = rows[:page_size]
-            change = rows[-1][0]
-            next_cursor = platform().cursors.encode(
-                "changes", filters, [change.at.isoformat(), change.id]
-            )
+        rows, next_cursor = _page(
+            rows, page_size, "changes", filters, lambda row: [row[0].at.isoformat(), row[0].id]
+        )
         return {
             "items": [
                 {
