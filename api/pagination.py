@@ -32,9 +32,9 @@ class PageArgsSchema(ma.Schema):
                 r"^[A-Za-z0-9_.\-]+$", error="A cursor holds only URL-safe characters."
             ),
         ],
+        # No example: "try it out" in the docs would send it, and only real cursors are valid.
         metadata={
-            "description": "The `next_cursor` of the previous page; omit for the first page.",
-            "example": "WyJlbnRpdGllcyIsIjVhM2YiLFs0Ml1d.Kq3sJ3f0w1Qx8Jm2dQ",
+            "description": "The `next_cursor` of the previous page; omit for the first page."
         },
     )
 
