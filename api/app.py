@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
+from flask.sessions import SecureCookieSessionInterface
 
 from api import docs, logs, metrics, request_id
+from api.admin.routes import blp as admin_blp
 from api.config import load_config, secret_bytes
-from api.context import Platform
+from api.context import OAuthServices, Platform
 from api.database import Database
 from api.errors import register_error_handlers
 from api.extensions import Api
+from api.me.routes import blp as me_blp
+from api.oauth.pages import SignInThrottle
+from api.oauth.routes import blp as oauth_blp
 from api.ops.routes import blp as ops_blp
 from api.pagination import CursorCodec
 from api.public.routes import blp as public_blp
+from auth import server as auth_server
+from auth.credentials import SecretHasher
+from auth.keys import KeyStore
 from credit.personal_data import IdentityProtector
 
 API_DESCRIPTION = """\
@@ -32,6 +41,44 @@ The open credit data and partner API of a district public credit information pla
   `{"items": [...], "next_cursor": "..." | null}`.
 * Every response carries `X-Request-ID` (a well-formed incoming one is echoed).
 """
+
+
+class TlsAwareSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over TLS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import request
+
+        return bool(request.is_secure) or bool(app.config.get("SESSION_COOKIE_SECURE"))
+
+
+def _oauth_services(app: Flask, platform: Platform) -> OAuthServices:
+    hasher = SecretHasher(secret_bytes(app.config, "SECRET_PEPPER"))
+    lifetime = int(app.config["ACCESS_TOKEN_LIFETIME"])
+    keys = KeyStore(
+        platform.db.new_session,
+        secret_bytes(app.config, "KEYSTORE_KEY"),
+        publish_retired_for=timedelta(seconds=lifetime + 60),
+    )
+    settings = auth_server.Settings(
+        session=platform.db.session,
+        hasher=hasher,
+        keys=keys,
+        issuer=platform.issuer,
+        access_token_lifetime=lifetime,
+        refresh_token_lifetime=int(app.config["REFRESH_TOKEN_LIFETIME"]),
+    )
+    server, protector = auth_server.build(settings)
+    server.init_app(app)
+    # init_app loads Flask's default token generator from the config: ours again on top.
+    server.register_token_generator("default", auth_server.AccessTokenGenerator(settings))
+    return OAuthServices(
+        server=server,
+        protector=protector,
+        keys=keys,
+        hasher=hasher,
+        throttle=SignInThrottle(app.config["REDIS_URL"], app.config["SIGNIN_FAILURES_PER_ADDRESS"]),
+    )
 
 
 def create_app(
@@ -65,9 +112,17 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.configure(app.config["LOG_LEVEL"], json_lines=app.config["LOG_JSON"])
 
+    app.config.update(
+        SESSION_COOKIE_NAME="xinyong_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+    )
+    app.session_interface = TlsAwareSessionInterface()
+
     db = Database()
     db.init_app(app)
-    app.extensions["xinyong"] = Platform(
+    platform = Platform(
         db=db,
         cursors=CursorCodec(app.config["SECRET_KEY"]),
         identities=IdentityProtector(
@@ -75,7 +130,10 @@ def create_app(
             encryption_key=secret_bytes(app.config, "ID_ENCRYPTION_KEY"),
         ),
         redis_url=app.config["REDIS_URL"],
+        configured_issuer=app.config["ISSUER"],
     )
+    app.extensions["xinyong"] = platform
+    platform.oauth = _oauth_services(app, platform)
 
     request_id.init_app(app)
     logs.init_app(app)
@@ -83,6 +141,9 @@ def create_app(
     api = Api(app)
     register_error_handlers(app)
     api.register_blueprint(public_blp)
+    api.register_blueprint(oauth_blp)
+    api.register_blueprint(me_blp)
+    api.register_blueprint(admin_blp)
     api.register_blueprint(ops_blp)
     docs.init_app(app)
 

@@ -152,3 +152,227 @@ def openapi_command(check: bool, output: Path) -> None:
     openapi_doc.write(app, output)
     spec = json.loads(output.read_text(encoding="utf-8"))
     click.echo(f"wrote {output} ({len(spec.get('paths', {}))} paths)")
+
+
+def _session(app: Any) -> Any:
+    return _platform(app).db.new_session()
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@main.group()
+def clients() -> None:
+    """The client register: partners, departments, government, judicial, operators."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(
+        [
+            "bank",
+            "microcredit",
+            "guarantee",
+            "rating_agency",
+            "credit_service_agency",
+            "government",
+            "judicial",
+            "department",
+            "admin",
+        ]  # fmt: skip
+    ),
+)
+@click.option(
+    "--scopes", required=True, help='Space-separated, e.g. "credit.basic consents.request".'
+)
+@click.option(
+    "--categories", default="", help="Categories a government or judicial client may read."
+)
+@click.option(
+    "--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI; repeatable."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def clients_create(
+    name: str,
+    kind: str,
+    scopes: str,
+    categories: str,
+    redirect_uris: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Register a client; its secret is printed this once."""
+    from auth import service
+    from auth.errors import InvalidClientRegistration
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        try:
+            issued = service.create_client(
+                db_session=session,
+                hasher=_platform(app).oauth.hasher,
+                name=name,
+                kind=kind,
+                scopes=scopes.split(),
+                categories=categories.split(),
+                redirect_uris=list(redirect_uris),
+            )
+        except InvalidClientRegistration as exc:
+            _fail(str(exc))
+            return
+        session.commit()
+        out = {
+            "client_id": issued.client.client_id,
+            "client_secret": issued.client_secret,
+            "name": issued.client.name,
+            "kind": issued.client.kind,
+            "scopes": issued.client.scopes,
+            "categories": issued.client.categories,
+        }
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(f"client_id:     {out['client_id']}")
+        click.echo(f"client_secret: {out['client_secret']}")
+        click.echo("The secret is shown this once; the platform keeps only its hash.", err=True)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def clients_list(as_json: bool) -> None:
+    """List the registered clients and their standing."""
+    from auth import service
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        rows = [
+            {
+                "client_id": c.client_id,
+                "name": c.name,
+                "kind": c.kind,
+                "status": c.status,
+                "scopes": c.scopes,
+                "categories": c.categories,
+            }
+            for c in service.list_clients(db_session=session)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['client_id']:<28} {row['status']:<10} {row['kind']:<22} {row['name']}  "
+            f"[{' '.join(row['scopes'])}]"
+        )
+
+
+def _status_command(name: str, status: str, help_text: str) -> None:
+    @clients.command(name, help=help_text)
+    @click.argument("client_id")
+    def command(client_id: str) -> None:
+        from auth import service
+        from auth.errors import AuthError
+        from auth.models import ClientStatus
+
+        app = create_app({"LOG_LEVEL": "WARNING"})
+        with _session(app) as session:
+            try:
+                service.set_client_status(
+                    db_session=session, client_id=client_id, status=ClientStatus(status)
+                )
+            except AuthError as exc:
+                _fail(str(exc))
+            session.commit()
+        click.echo(f"{client_id} is {status}; this takes effect on its next request.")
+
+
+_status_command("suspend", "suspended", "Suspend a client: no tokens, no reads, at once.")
+_status_command("reactivate", "active", "Reactivate a suspended client.")
+_status_command("revoke", "revoked", "Revoke a client for good; its refresh tokens end.")
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def clients_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Give a client a new secret; the old one stops working at once."""
+    from auth import service
+    from auth.errors import AuthError
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        try:
+            secret = service.rotate_secret(
+                db_session=session, hasher=_platform(app).oauth.hasher, client_id=client_id
+            )
+        except AuthError as exc:
+            _fail(str(exc))
+            return
+        session.commit()
+    if as_json:
+        click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        click.echo(f"client_secret: {secret}")
+
+
+@main.group()
+def accounts() -> None:
+    """Subject accounts for signing in."""
+
+
+@accounts.command("create")
+@click.option("--uscc", default=None, help="A legal person's unified social credit code.")
+@click.option("--id-number", default=None, help="A natural person's resident identity number.")
+@click.option("--name", default=None, help="The natural person's name.")
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def accounts_create(
+    uscc: str | None, id_number: str | None, name: str | None, password: str, as_json: bool
+) -> None:
+    """Make a subject account (the stand-in for real-name verification)."""
+    from auth import service
+    from auth.errors import AuthError
+    from credit.identifiers import InvalidIdentifier
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        try:
+            account = service.create_account(
+                db_session=session,
+                identities=_platform(app).identities,
+                password=password,
+                uscc=uscc,
+                id_number=id_number,
+                name=name,
+            )
+        except (AuthError, InvalidIdentifier) as exc:
+            _fail(str(exc))
+            return
+        session.commit()
+        out = {"username": account.username, "subject_id": account.subject.subject_id}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"username:   {out['username']}")
+        click.echo(f"subject_id: {out['subject_id']}")
+
+
+@main.group()
+def keys() -> None:
+    """Token-signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; tokens signed by the old one stay valid until they expire."""
+    from api.config import secret_bytes
+    from auth.keys import rotate
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        key = rotate(db_session=session, keystore_key=secret_bytes(app.config, "KEYSTORE_KEY"))
+        session.commit()
+        click.echo(f"new signing key {key.kid}")

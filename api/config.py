@@ -16,7 +16,13 @@ from typing import Any
 ENV_PREFIX = "XINYONG_"
 SECRETS_FILE = "secrets.json"
 # Secrets the embedded default generates: name -> number of random bytes.
-GENERATED_SECRETS = {"SECRET_KEY": 32, "ID_HMAC_KEY": 32, "ID_ENCRYPTION_KEY": 32}
+GENERATED_SECRETS = {
+    "SECRET_KEY": 32,  # signs cursors and session cookies
+    "ID_HMAC_KEY": 32,  # keyed hash of identity numbers
+    "ID_ENCRYPTION_KEY": 32,  # AES-GCM of identity numbers
+    "SECRET_PEPPER": 32,  # keyed hash of client secrets, codes and tokens
+    "KEYSTORE_KEY": 32,  # AES-GCM of the private signing keys at rest
+}
 
 
 def normalize_database_url(url: str) -> str:
@@ -54,15 +60,25 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
         "LOG_LEVEL": "INFO",
         "LOG_JSON": True,
         "USCC_ALLOW_LEGACY": True,
+        # The OAuth issuer; unset, each request's own origin (fine for one host, set it behind
+        # a load balancer so that every host signs and checks the same `iss`).
+        "ISSUER": None,
+        "ACCESS_TOKEN_LIFETIME": 600,
+        "REFRESH_TOKEN_LIFETIME": 30 * 24 * 3600,
+        # Failed sign-ins allowed per client address in SIGNIN_WINDOW before a 429.
+        "SIGNIN_FAILURES_PER_ADDRESS": "20/15 minutes",
     }
     env = {
         key[len(ENV_PREFIX) :]: value
         for key, value in os.environ.items()
         if key.startswith(ENV_PREFIX)
     }
-    for key in ("DATABASE_URL", "REDIS_URL", "LOG_LEVEL", *GENERATED_SECRETS):
+    for key in ("DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "ISSUER", *GENERATED_SECRETS):
         if env.get(key):
             config[key] = env[key]
+    for key in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"):
+        if env.get(key):
+            config[key] = int(env[key])
     if "LOG_JSON" in env:
         config["LOG_JSON"] = env["LOG_JSON"].lower() not in ("0", "false", "no")
     if test_config:

@@ -6,18 +6,22 @@
 
 from __future__ import annotations
 
+import functools
 import http
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import flask_smorest
 from apispec import BasePlugin
-from flask import Flask, Response
+from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
+from authlib.oauth2 import OAuth2Error
+from flask import Flask, Response, current_app, g, request
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, problem_from_http_exception
+from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, problem, problem_from_http_exception
+from auth.scopes import SCOPE_DESCRIPTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +75,38 @@ class Api(flask_smorest.Api):
     def _init_spec(self, *args: Any, **kwargs: Any) -> None:
         super()._init_spec(*args, **kwargs)
         self.spec.components.header("X_REQUEST_ID", REQUEST_ID_HEADER)
+        self.spec.components.security_scheme(
+            "oauth2",
+            {
+                "type": "oauth2",
+                "description": "Access tokens (RFC 9068 JWTs) from `/oauth/token`.",
+                "flows": {
+                    "clientCredentials": {
+                        "tokenUrl": "/oauth/token",
+                        "scopes": SCOPE_DESCRIPTIONS,
+                    },
+                    "authorizationCode": {
+                        "authorizationUrl": "/oauth/authorize",
+                        "tokenUrl": "/oauth/token",
+                        "scopes": SCOPE_DESCRIPTIONS,
+                    },
+                },
+            },
+        )
+        self.spec.components.security_scheme(
+            "clientBasic",
+            {"type": "http", "scheme": "basic", "description": "client_secret_basic"},
+        )
+        self.spec.components.security_scheme(
+            "clientPost",
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": "client_secret",
+                "description": "client_secret_post: `client_id` and `client_secret` as form "
+                "fields of the request body (OpenAPI has no form-field scheme).",
+            },
+        )
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return problem_from_http_exception(error)
@@ -108,6 +144,40 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def requires(self, *scopes: str) -> Callable[[F], F]:
+        """Require a valid access token carrying every one of `scopes` (401 / 403 otherwise)."""
+
+        def decorator(func: F) -> F:
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                protector = current_app.extensions["xinyong"].oauth.protector
+                try:
+                    g.token = protector.validate_request(
+                        scopes=list(scopes), request=FlaskJsonRequest(request)
+                    )
+                except OAuth2Error as error:
+                    return bearer_problem(error)
+                return func(*args, **kwargs)
+
+            documented = self.errors(401, 403)(wrapper)
+            return self.doc(security=[{"oauth2": list(scopes)}])(documented)
+
+        return decorator
+
     def public(self, func: F) -> F:
         """Mark an operation as open to anyone, without credentials."""
         return self.doc(security=[])(func)
+
+
+def bearer_problem(error: OAuth2Error) -> Response:
+    """A 401 or 403 problem document with its RFC 6750 `WWW-Authenticate` challenge."""
+    status = error.status_code or 401
+    headers = dict(error.get_headers())
+    if error.error == "missing_authorization":
+        headers = {"WWW-Authenticate": 'Bearer realm="xinyong"'}
+        detail = "This operation needs an access token: send `Authorization: Bearer <token>`."
+    elif error.error == "insufficient_scope":
+        detail = "The access token does not carry the scope this operation needs."
+    else:
+        detail = "The access token is invalid, expired or revoked; get a new one."
+    return problem(status, detail, slug=error.error.replace("_", "-"), headers=headers)

@@ -15,7 +15,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def target_metadata() -> MetaData:
     """The metadata of every domain's models."""
-    import credit.models  # noqa: F401  (registers the tables on Base.metadata)
+    import auth.models  # noqa: F401  (registers the tables on Base.metadata)
+    import credit.models  # noqa: F401
     from credit.base import Base
 
     return Base.metadata

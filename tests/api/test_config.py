@@ -116,6 +116,8 @@ class TestEmbeddedDefault:
             "SECRET_KEY": "c2VjcmV0LWtleS1mb3ItY29uZmlnLXRlc3RzLTMyYnl0ZXM=",
             "ID_HMAC_KEY": "aG1hYy1rZXktZm9yLWNvbmZpZy10ZXN0cy0zMi1ieXRlcyE=",
             "ID_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            "SECRET_PEPPER": "cGVwcGVyLWZvci1jb25maWctdGVzdHMtMzItYnl0ZXM=",
+            "KEYSTORE_KEY": "a2V5c3RvcmUta2V5LWZvci1jb25maWctdGVzdHMtMzI=",
         }
         for key, value in given_secrets.items():
             clean_env.setenv(f"XINYONG_{key}", value)

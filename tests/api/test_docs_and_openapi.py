@@ -16,7 +16,9 @@ from api import openapi_doc
 PROBLEM = "application/problem+json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Operations that never answer a problem document of their own.
-NO_ERROR_PATHS = {"/healthz", "/metrics"}
+NO_ERROR_PATHS = {"/healthz", "/metrics", "/.well-known/oauth-authorization-server", "/oauth/jwks"}
+# OAuth endpoints answer errors as RFC 6749 §5.2 documents (or HTML pages), not problem+json.
+OAUTH_PATHS = {"/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/authorize"}
 EXPORTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 _ATTRIBUTE = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
@@ -134,7 +136,7 @@ class TestOpenApi:
     def test_every_operation_documents_problem_errors(self, spec: dict[str, Any]) -> None:
         offenders = []
         for path, method, operation, _ in _operations(spec):
-            if path in NO_ERROR_PATHS:
+            if path in NO_ERROR_PATHS | OAUTH_PATHS:
                 continue
             errors = [
                 _resolve(spec, response)
@@ -148,11 +150,24 @@ class TestOpenApi:
     def test_every_error_response_is_a_problem(self, spec: dict[str, Any]) -> None:
         offenders = []
         for path, method, operation, _ in _operations(spec):
+            if path in OAUTH_PATHS:
+                continue
             for status, response in operation["responses"].items():
                 content = _resolve(spec, response).get("content", {})
                 if (status[0] in "45" or status == "default") and set(content) != {PROBLEM}:
                     offenders.append(f"{method.upper()} {path} {status}: {sorted(content)}")
         assert offenders == []
+
+    def test_oauth_errors_follow_rfc_6749(self, spec: dict[str, Any]) -> None:
+        for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+            responses = spec["paths"][path]["post"]["responses"]
+            for status in ("400", "401"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/OAuthError"}, (path, status)
+        assert set(spec["components"]["schemas"]["OAuthError"]["properties"]) >= {
+            "error",
+            "error_description",
+        }
 
     def test_every_parameter_has_a_description_and_schema(self, spec: dict[str, Any]) -> None:
         offenders = []

@@ -1,0 +1,97 @@
+"""Operator endpoints (`/v1/admin/...`), for clients holding the `admin` scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from api.context import db_session
+from api.extensions import Blueprint
+from auth import service
+from auth.models import ClientKind, ClientStatus
+
+blp = Blueprint(
+    "admin", __name__, url_prefix="/v1/admin", description="Operating the platform (`admin` scope)."
+)
+
+
+class ClientSchema(ma.Schema):
+    """A registered client, as the operator sees it (never its secret)."""
+
+    client_id = ma.fields.String(required=True, metadata={"example": "cli_0f3a9c2e7b1d4a6f8e20"})
+    name = ma.fields.String(required=True, metadata={"example": "周村农商银行"})
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([k.value for k in ClientKind]),
+        metadata={"example": "bank"},
+    )
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([s.value for s in ClientStatus]),
+        metadata={"example": "active"},
+    )
+    scopes = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"example": ["credit.basic"]}
+    )
+    categories = ma.fields.List(ma.fields.String(), required=True, metadata={"example": []})
+    redirect_uris = ma.fields.List(ma.fields.String(), required=True, metadata={"example": []})
+    public = ma.fields.Boolean(required=True, metadata={"example": False})
+    created_at = ma.fields.DateTime(
+        required=True, metadata={"example": "2026-11-26T08:00:00+00:00"}
+    )
+
+
+class ClientListSchema(ma.Schema):
+    """The client register."""
+
+    items = ma.fields.List(
+        ma.fields.Nested(ClientSchema),
+        required=True,
+        metadata={
+            "example": [
+                {
+                    "client_id": "cli_0f3a9c2e7b1d4a6f8e20",
+                    "name": "周村农商银行",
+                    "kind": "bank",
+                    "status": "active",
+                    "scopes": ["consents.request", "credit.basic"],
+                    "categories": [],
+                    "redirect_uris": [],
+                    "public": False,
+                    "created_at": "2026-11-26T08:00:00+00:00",
+                }
+            ]
+        },
+    )
+
+
+@blp.route("/clients")
+class Clients(MethodView):
+    """The client register."""
+
+    @blp.requires("admin")
+    @blp.response(200, ClientListSchema)
+    def get(self) -> dict[str, Any]:
+        """List the registered clients.
+
+        Every client with its kind, standing, scopes, categories and redirect URIs; secrets are
+        never shown (they are stored only as hashes).
+        """
+        return {
+            "items": [
+                {
+                    "client_id": c.client_id,
+                    "name": c.name,
+                    "kind": c.kind,
+                    "status": c.status,
+                    "scopes": c.scopes,
+                    "categories": c.categories,
+                    "redirect_uris": c.redirect_uris,
+                    "public": c.is_public,
+                    "created_at": c.created_at,
+                }
+                for c in service.list_clients(db_session=db_session())
+            ]
+        }

@@ -1,0 +1,1 @@
+"""The signed-in subject's own data."""
