@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
@@ -54,6 +56,27 @@ def _oauth_errors(*statuses: int) -> dict[str, Any]:
         }
         for s in statuses
     }
+
+
+def _malformed() -> Response:
+    """An RFC 6749 invalid_request for input Authlib cannot even describe (bad bytes)."""
+    body = {
+        "error": "invalid_request",
+        "error_description": "The request holds characters that are not valid here "
+        "(client credentials must be UTF-8, error-free printable text).",
+    }
+    return Response(json.dumps(body), status=400, content_type="application/json")
+
+
+def _endpoint(create: Callable[[], Response]) -> Response:
+    """Run one Authlib endpoint; commit on success, and answer malformed input with 400."""
+    try:
+        response = create()
+    except (UnicodeDecodeError, ValueError):
+        # Authlib refuses to put non-printable input into an error description.
+        db_session().rollback()
+        return _malformed()
+    return _commit_if_ok(response)
 
 
 def _commit_if_ok(response: Response) -> Response:
@@ -138,7 +161,7 @@ class Jwks(MethodView):
     },
 )
 def token() -> Response:
-    return _commit_if_ok(platform().oauth.server.create_token_response())
+    return _endpoint(platform().oauth.server.create_token_response)
 
 
 @blp.route("/oauth/revoke", methods=["POST"])
@@ -158,7 +181,7 @@ def token() -> Response:
     },
 )
 def revoke() -> Response:
-    return _commit_if_ok(platform().oauth.server.create_endpoint_response("revocation"))
+    return _endpoint(lambda: platform().oauth.server.create_endpoint_response("revocation"))
 
 
 @blp.route("/oauth/introspect", methods=["POST"])
@@ -177,7 +200,7 @@ def revoke() -> Response:
     },
 )
 def introspect() -> Response:
-    return _commit_if_ok(platform().oauth.server.create_endpoint_response("introspection"))
+    return _endpoint(lambda: platform().oauth.server.create_endpoint_response("introspection"))
 
 
 def _signed_in() -> SubjectAccount | None:
@@ -273,6 +296,16 @@ def _sign_in() -> tuple[SubjectAccount | None, Response | None]:
     },
 )
 def authorize() -> Response:
+    try:
+        return _authorize()
+    except (UnicodeDecodeError, ValueError):
+        db_session().rollback()
+        return page(
+            "oauth_error.html", 400, error="请求参数无效。The request's parameters are invalid."
+        )
+
+
+def _authorize() -> Response:
     server = platform().oauth.server
     try:
         grant = server.get_consent_grant(end_user=None)
