@@ -186,3 +186,5 @@ class TokenRevocation(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (Index("ix_oauth_token_revocations_expires_at", "expires_at"),)

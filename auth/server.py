@@ -37,7 +37,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValida
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from auth import service
@@ -308,6 +308,12 @@ def build(settings: Settings) -> tuple[FlaskAuthorizationServer, ResourceProtect
 
         def save_authorization_code(self, code: str, request: Any) -> None:
             data = request.payload.data
+            # Used and expired codes are kept a day, to recognise a replay, then dropped.
+            settings.session().execute(
+                delete(AuthorizationCode).where(
+                    AuthorizationCode.expires_at < clock.now() - timedelta(days=1)
+                )
+            )
             settings.session().add(
                 AuthorizationCode(
                     code_hash=settings.hasher.hash(code),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from auth.credentials import SecretHasher, hash_password, new_secret, verify_password
@@ -251,6 +251,8 @@ _DUMMY_HASH = hash_password("not a real password, only to spend the same time")
 
 def revoke_access_token(*, db_session: Session, jti: str, expires_at: datetime) -> None:
     """Put an access token on the revocation list until it would have expired."""
+    # Entries of tokens that have expired anyway are of no more use: the list stays small.
+    db_session.execute(delete(TokenRevocation).where(TokenRevocation.expires_at < clock.now()))
     if db_session.get(TokenRevocation, jti) is None:
         db_session.add(TokenRevocation(jti=jti, expires_at=expires_at))
         db_session.flush()

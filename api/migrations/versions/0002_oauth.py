@@ -126,6 +126,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", UTC_TIME, nullable=False),
         sa.PrimaryKeyConstraint("jti", name=op.f("pk_oauth_token_revocations")),
     )
+    op.create_index(
+        "ix_oauth_token_revocations_expires_at", "oauth_token_revocations", ["expires_at"]
+    )
     now = datetime.now(UTC)
     first_party = {
         "kind": "first_party",
