@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import http
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import flask_smorest
@@ -156,7 +156,7 @@ class Blueprint(flask_smorest.Blueprint):
                         scopes=list(scopes), request=FlaskJsonRequest(request)
                     )
                 except OAuth2Error as error:
-                    return bearer_problem(error)
+                    return bearer_problem(error, scopes)
                 return func(*args, **kwargs)
 
             documented = self.errors(401, 403)(wrapper)
@@ -169,15 +169,20 @@ class Blueprint(flask_smorest.Blueprint):
         return self.doc(security=[])(func)
 
 
-def bearer_problem(error: OAuth2Error) -> Response:
+def bearer_problem(error: OAuth2Error, scopes: Sequence[str] = ()) -> Response:
     """A 401 or 403 problem document with its RFC 6750 `WWW-Authenticate` challenge."""
     status = error.status_code or 401
-    headers = dict(error.get_headers())
+    # RFC 6750 §3: every 401 and 403 of a protected resource carries a Bearer challenge.
     if error.error == "missing_authorization":
-        headers = {"WWW-Authenticate": 'Bearer realm="xinyong"'}
+        challenge = 'Bearer realm="xinyong"'
         detail = "This operation needs an access token: send `Authorization: Bearer <token>`."
     elif error.error == "insufficient_scope":
-        detail = "The access token does not carry the scope this operation needs."
+        needed = " ".join(scopes)
+        challenge = f'Bearer realm="xinyong", error="insufficient_scope", scope="{needed}"'
+        detail = f"The access token does not carry the scope this operation needs: {needed}."
     else:
+        challenge = 'Bearer realm="xinyong", error="invalid_token"'
         detail = "The access token is invalid, expired or revoked; get a new one."
+    # Only the challenge: Authlib's own headers would also set Content-Type to plain JSON.
+    headers = {"WWW-Authenticate": challenge}
     return problem(status, detail, slug=error.error.replace("_", "-"), headers=headers)

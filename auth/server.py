@@ -75,11 +75,13 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 
 
 def _header(token: str) -> dict[str, Any]:
+    """A JWT's header, or {} when it is not a JSON object (the token is then refused)."""
     try:
         part = token.split(".")[0]
-        return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
-    except (ValueError, IndexError):
+        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, IndexError, TypeError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _is_loopback_callback(uri: str) -> bool:
@@ -227,12 +229,15 @@ class AccessTokenValidator(JWTBearerTokenValidator):
     def authenticate_token(self, token_string: str) -> JWTAccessTokenClaims:
         header = _header(token_string)
         # Only our algorithm: no `none`, no HMAC with a public key (algorithm confusion).
-        if header.get("alg") != ALGORITHM or header.get("typ", "").lower() not in (
-            "at+jwt",
-            "application/at+jwt",
+        typ = header.get("typ")
+        if (
+            header.get("alg") != ALGORITHM
+            or not isinstance(typ, str)
+            or typ.lower() not in ("at+jwt", "application/at+jwt")
         ):
             raise InvalidTokenError(realm=self.realm)
-        keys = self.settings.keys.public_keyset(header.get("kid"))
+        kid = header.get("kid")
+        keys = self.settings.keys.public_keyset(kid if isinstance(kid, str) else None)
         try:
             token = jwt.decode(token_string, keys, algorithms=[ALGORITHM])
         except (JoseError, ValueError) as exc:
