@@ -173,7 +173,8 @@ def bearer_problem(error: OAuth2Error, scopes: Sequence[str] = ()) -> Response:
     """A 401 or 403 problem document with its RFC 6750 `WWW-Authenticate` challenge."""
     status = error.status_code or 401
     # RFC 6750 §3: every 401 and 403 of a protected resource carries a Bearer challenge.
-    if error.error == "missing_authorization":
+    if error.error in ("missing_authorization", "unsupported_token_type"):
+        # RFC 6750 §3.1: no error code when the request carries no bearer token at all.
         challenge = 'Bearer realm="xinyong"'
         detail = "This operation needs an access token: send `Authorization: Bearer <token>`."
     elif error.error == "insufficient_scope":

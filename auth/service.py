@@ -119,6 +119,8 @@ def create_client(
 
 def get_client(*, db_session: Session, client_id: str) -> Client | None:
     """The client registered under `client_id`."""
+    if "\x00" in client_id:  # no such id can exist, and PostgreSQL refuses NUL in text
+        return None
     return db_session.scalars(select(Client).where(Client.client_id == client_id)).one_or_none()
 
 
@@ -217,9 +219,16 @@ def authenticate_account(
     *, db_session: Session, username: str, password: str
 ) -> SubjectAccount | None:
     """The account if the password matches; counts failures and locks the account for a while."""
-    account = db_session.scalars(
-        select(SubjectAccount).where(SubjectAccount.username == username.strip())
-    ).one_or_none()
+    username = username.strip()
+    if len(username) == 18 and username.isalnum():
+        username = identifiers.normalize_uscc(username)  # a legal person's code, in any case
+    account = (
+        None
+        if "\x00" in username  # no such account, and PostgreSQL refuses NUL in text
+        else db_session.scalars(
+            select(SubjectAccount).where(SubjectAccount.username == username)
+        ).one_or_none()
+    )
     now = clock.now()
     if account is None:
         verify_password(password, _DUMMY_HASH)  # same cost as a real check: no user enumeration

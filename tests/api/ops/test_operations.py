@@ -315,3 +315,16 @@ class TestProblems:
         assert all(r["request_id"] == "req-boom-0001" for r in errors)
         # The operator gets what the client does not: the exception, in the log.
         assert any("secret internal detail" in json.dumps(r) for r in errors)
+
+
+def test_nul_characters_are_refused_with_a_400_problem(client: FlaskClient) -> None:
+    # PostgreSQL refuses NUL in text; before this guard a search for one was a 500 there.
+    for url, params in (
+        ("/v1/public/entities", {"q": "丝\x00绸"}),
+        ("/v1/public/changes", {"since": "2026-01-01T00:00:00Z\x00"}),
+        ("/v1/public/entities", {"kind": "enterprise\x00"}),
+    ):
+        response = client.get(url, query_string=params)
+        assert response.status_code == 400, params
+        assert response.content_type == "application/problem+json"
+        assert response.json["type"] == "urn:xinyong:problem:nul-character"
