@@ -3,65 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
+
+from tests.live import command_environment
+from tests.live import free_port as _free_port
+from tests.live import http_get as _get
 
 BIN = Path(sys.executable).parent
 XINYONG = str(BIN / "xinyong")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
 @pytest.fixture
 def live_env(tmp_path: Path, database_url: str, is_postgres: bool) -> Iterator[dict[str, str]]:
     """An environment for the commands: its own instance folder and its own database."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("XINYONG_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env["XINYONG_INSTANCE_PATH"] = str(tmp_path / "instance")
-    env["XINYONG_LOG_LEVEL"] = "WARNING"
-    if not is_postgres:
-        yield env  # the embedded default: a SQLite file in the instance folder
-        return
-    server, _, name = database_url.replace("postgresql+psycopg://", "postgresql://").rpartition("/")
-    live = f"{name}_serve"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(live)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(live)))
-    env["XINYONG_DATABASE_URL"] = f"{server}/{live}"
-    try:
+    with command_environment(
+        tmp_path / "instance", database_url, is_postgres=is_postgres, suffix="serve"
+    ) as env:
         yield env
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(live))
-            )
 
 
 def test_seed_then_serve_with_gunicorn(live_env: dict[str, str], tmp_path: Path) -> None:

@@ -10,14 +10,10 @@ The server is `xinyong serve` (gunicorn, two workers) on its own instance folder
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -26,32 +22,20 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-import psycopg
 import pytest
 import requests
 from oauthlib.oauth2 import BackendApplicationClient, InvalidClientError, InvalidGrantError
-from psycopg import sql
 from requests_oauthlib import OAuth2Session
+
+from tests.live import command_environment
+from tests.live import free_port as _free_port
+from tests.live import http_get as _get
 
 BIN = Path(sys.executable).parent
 XINYONG = str(BIN / "xinyong")
 PASSWORD = "interop-Passw0rd-长城"
 BANK_SCOPES = ["consents.request", "credit.basic"]
 CLI_CLIENT = "xinyong-cli"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def _run_json(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -81,29 +65,13 @@ def live_env(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, is_postgres: bool
 ) -> Iterator[dict[str, str]]:
     """An environment for the commands: its own instance folder and its own database."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("XINYONG_") and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env["XINYONG_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("interop") / "instance")
-    env["XINYONG_LOG_LEVEL"] = "WARNING"
-    if not is_postgres:
-        yield env  # the embedded default: a SQLite file in the instance folder
-        return
-    server, _, name = database_url.replace("postgresql+psycopg://", "postgresql://").rpartition("/")
-    live = f"{name}_interop"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(live)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(live)))
-    env["XINYONG_DATABASE_URL"] = f"{server}/{live}"
-    try:
+    with command_environment(
+        tmp_path_factory.mktemp("interop") / "instance",
+        database_url,
+        is_postgres=is_postgres,
+        suffix="interop",
+    ) as env:
         yield env
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(live))
-            )
 
 
 @pytest.fixture(scope="module")
