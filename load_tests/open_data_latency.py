@@ -12,52 +12,15 @@ Only loopback addresses are accepted: benchmarks never leave the machine.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import random
-import statistics
 import sys
-import threading
-import time
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+from load_tests.common import Connection, Samples, drive, is_loopback, report
 
 
-@dataclass
-class Samples:
-    """Latencies (ms) and failures of one operation."""
-
-    latencies: list[float] = field(default_factory=list)
-    failures: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-
-
-class Client:
-    """One keep-alive HTTP connection."""
-
-    def __init__(self, base_url: str) -> None:
-        parsed = urllib.parse.urlsplit(base_url)
-        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            try:
-                self.conn.request("GET", path, headers={"Accept": "application/json"})
-                response = self.conn.getresponse()
-                return response.status, response.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-
-def sample_entities(client: Client, pages: int, rng: random.Random) -> list[dict[str, str]]:
+def sample_entities(client: Connection, pages: int, rng: random.Random) -> list[dict[str, str]]:
     """Codes and names from the search pages, starting at several places of the register."""
     found: list[dict[str, str]] = []
     cursor = None
@@ -65,7 +28,7 @@ def sample_entities(client: Client, pages: int, rng: random.Random) -> list[dict
         query = {"page_size": "100"}
         if cursor:
             query["cursor"] = cursor
-        status, body = client.get("/v1/public/entities?" + urllib.parse.urlencode(query))
+        status, body = client.request("GET", "/v1/public/entities?" + urllib.parse.urlencode(query))
         if status != 200:
             raise SystemExit(f"sampling failed: {status} {body[:200]!r}")
         page = json.loads(body)
@@ -92,58 +55,13 @@ def two_char_terms(names: list[str], count: int, rng: random.Random) -> list[str
 
 
 def run(base_url: str, paths: list[str], concurrency: int) -> tuple[Samples, float]:
-    """GET every path with `concurrency` threads; the samples and the wall time."""
-    samples = Samples()
-    lock = threading.Lock()
-    queue = list(reversed(paths))
+    """GET every path with `concurrency` connections; the samples and the wall time."""
 
-    def worker() -> None:
-        client = Client(base_url)
-        while True:
-            with lock:
-                if not queue:
-                    return
-                path = queue.pop()
-            started = time.perf_counter()
-            try:
-                status, _ = client.get(path)
-            except (http.client.HTTPException, OSError):
-                status = 0
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                samples.statuses[status] = samples.statuses.get(status, 0) + 1
-                if status == 200:
-                    samples.latencies.append(elapsed)
-                else:
-                    samples.failures += 1
+    def get(connection: Connection, i: int) -> tuple[int, bool]:
+        status, _ = connection.request("GET", paths[i], headers={"Accept": "application/json"})
+        return status, status == 200
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples, time.perf_counter() - started
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
-
-
-def report(name: str, samples: Samples, wall: float, out: Callable[[str], None]) -> None:
-    """One line per operation."""
-    lat = samples.latencies
-    if not lat:
-        out(f"{name:<28} no successful requests; statuses {samples.statuses}")
-        return
-    out(
-        f"{name:<28} n={len(lat):>5}  rps={len(lat) / wall:>7.1f}  "
-        f"p50={percentile(lat, 50):6.2f} ms  p95={percentile(lat, 95):6.2f} ms  "
-        f"p99={percentile(lat, 99):6.2f} ms  max={max(lat):7.2f} ms  "
-        f"mean={statistics.fmean(lat):6.2f} ms  failures={samples.failures}"
-    )
+    return drive(base_url, len(paths), concurrency, get)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,12 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-pages", type=int, default=50)
     parser.add_argument("--seed", type=int, default=370306)
     args = parser.parse_args(argv)
-    host = urllib.parse.urlsplit(args.base_url).hostname or ""
-    if not host.startswith(LOOPBACK):
+    if not is_loopback(args.base_url):
         parser.error("only loopback servers may be benchmarked here")
 
     rng = random.Random(args.seed)
-    client = Client(args.base_url)
+    client = Connection(args.base_url)
     entities = sample_entities(client, args.sample_pages, rng)
     if not entities:
         parser.error("the server has no entities; seed it first (xinyong seed --demo)")

@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.client
-import ipaddress
 import json
 import os
 import statistics
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -31,58 +28,9 @@ from typing import Any
 
 import jwt
 
-from load_tests.open_data_latency import Samples, percentile, report
+from load_tests.common import Connection, Samples, drive, is_loopback, percentile, report
 
 GRANT_FORM = "grant_type=client_credentials"
-
-
-def is_loopback(base_url: str) -> bool:
-    """Whether the URL names this machine: localhost or a loopback address, nothing else."""
-    parts = urllib.parse.urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
-
-
-class Connection:
-    """One HTTP connection, reopened when the server closes it."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        self.https = parts.scheme == "https"
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or (443 if self.https else 80)
-        self.conn = self._open()
-
-    def _open(self) -> http.client.HTTPConnection:
-        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return kind(self.host, self.port, timeout=10)
-
-    def request(
-        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            try:
-                self.conn.request(method, path, body=body, headers=headers or {})
-                response = self.conn.getresponse()
-                return response.status, response.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = self._open()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def get_json(self, path: str) -> Any:
-        status, body = self.request("GET", path, headers={"Accept": "application/json"})
-        if status != 200:
-            raise SystemExit(f"GET {path}: {status} {body[:200]!r}")
-        return json.loads(body)
 
 
 def token_headers(client_id: str, client_secret: str) -> dict[str, str]:
@@ -99,38 +47,12 @@ def issue_tokens(
     base_url: str, token_path: str, headers: dict[str, str], count: int, concurrency: int
 ) -> tuple[Samples, float]:
     """`count` token requests from `concurrency` threads; the samples and the wall time."""
-    samples = Samples()
-    lock = threading.Lock()
-    remaining = [count]
 
-    def worker() -> None:
-        connection = Connection(base_url)
-        while True:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            started = time.perf_counter()
-            try:
-                status, body = connection.request("POST", token_path, GRANT_FORM, headers)
-                ok = status == 200 and b'"access_token"' in body
-            except (http.client.HTTPException, OSError):
-                status, ok = 0, False
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                samples.statuses[status] = samples.statuses.get(status, 0) + 1
-                if ok:
-                    samples.latencies.append(elapsed)
-                else:
-                    samples.failures += 1
+    def request_token(connection: Connection, _i: int) -> tuple[int, bool]:
+        status, body = connection.request("POST", token_path, GRANT_FORM, headers)
+        return status, status == 200 and b'"access_token"' in body
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples, time.perf_counter() - started
+    return drive(base_url, count, concurrency, request_token)
 
 
 def time_calls(call: Callable[[], object], count: int) -> list[float]:
