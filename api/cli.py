@@ -248,19 +248,9 @@ def clients_list(as_json: bool) -> None:
 
     app = create_app({"LOG_LEVEL": "WARNING"})
     with _session(app) as session:
-        rows = [
-            {
-                "client_id": c.client_id,
-                "name": c.name,
-                "kind": c.kind,
-                "status": c.status,
-                "scopes": c.scopes,
-                "categories": c.categories,
-            }
-            for c in service.list_clients(db_session=session)
-        ]
+        rows = [service.describe_client(c) for c in service.list_clients(db_session=session)]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str))
         return
     for row in rows:
         click.echo(

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, exists, select, update
@@ -135,6 +136,21 @@ def get_client_or_raise(*, db_session: Session, client_id: str) -> Client:
 def list_clients(*, db_session: Session) -> Sequence[Client]:
     """Every client, in registration order."""
     return db_session.scalars(select(Client).order_by(Client.id)).all()
+
+
+def describe_client(client: Client) -> dict[str, Any]:
+    """What the operator sees of a client: everything but its secret."""
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "kind": client.kind,
+        "status": client.status,
+        "scopes": client.scopes,
+        "categories": client.categories,
+        "redirect_uris": client.redirect_uris,
+        "public": client.is_public,
+        "created_at": client.created_at,
+    }
 
 
 def set_client_status(*, db_session: Session, client_id: str, status: ClientStatus) -> Client:

@@ -79,19 +79,5 @@ class Clients(MethodView):
         Every client with its kind, standing, scopes, categories and redirect URIs; secrets are
         never shown (they are stored only as hashes).
         """
-        return {
-            "items": [
-                {
-                    "client_id": c.client_id,
-                    "name": c.name,
-                    "kind": c.kind,
-                    "status": c.status,
-                    "scopes": c.scopes,
-                    "categories": c.categories,
-                    "redirect_uris": c.redirect_uris,
-                    "public": c.is_public,
-                    "created_at": c.created_at,
-                }
-                for c in service.list_clients(db_session=db_session())
-            ]
-        }
+        clients = service.list_clients(db_session=db_session())
+        return {"items": [service.describe_client(c) for c in clients]}
