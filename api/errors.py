@@ -8,6 +8,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from credit.errors import EntityNotFound
@@ -154,6 +155,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InvalidIdentifier)
     def _invalid_identifier(error: InvalidIdentifier) -> Response:
         return problem(400, str(error), slug="invalid-identifier")
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Response:
+        # The database is down, unreachable or (embedded SQLite) busy: the request may succeed
+        # in a moment, so 503 with Retry-After rather than a 500.
+        log.error("database unavailable", exc_info=error)
+        return problem(
+            503,
+            "The database is unavailable or busy; retry in a moment. If this persists, quote "
+            "the request id to the operator.",
+            slug="database-unavailable",
+            headers={"Retry-After": "1"},
+        )
 
     @app.errorhandler(EntityNotFound)
     def _entity_not_found(error: EntityNotFound) -> Response:

@@ -328,3 +328,17 @@ def test_nul_characters_are_refused_with_a_400_problem(client: FlaskClient) -> N
         assert response.status_code == 400, params
         assert response.content_type == "application/problem+json"
         assert response.json["type"] == "urn:xinyong:problem:nul-character"
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after(make_app: AppFactory) -> None:
+    app = make_app(
+        DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nothing", LOG_LEVEL="CRITICAL"
+    )
+
+    response = app.test_client().get("/v1/public/entities", query_string={"q": "丝绸"})
+
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["type"] == "urn:xinyong:problem:database-unavailable"
+    assert "Traceback" not in response.get_data(as_text=True)
