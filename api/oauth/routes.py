@@ -214,7 +214,7 @@ def _signed_in() -> SubjectAccount | None:
     return account
 
 
-def _sign_in() -> tuple[SubjectAccount | None, Response | None]:
+def _sign_in(client_name: str) -> tuple[SubjectAccount | None, Response | None]:
     """Handle the sign-in form: the account, or the page to show again."""
     oauth = platform().oauth
     username = request.form.get("username", "")[:64]
@@ -223,7 +223,7 @@ def _sign_in() -> tuple[SubjectAccount | None, Response | None]:
         response = page(
             "signin.html",
             429,
-            client_name=request.args.get("client_id", ""),
+            client_name=client_name,
             action=request.full_path,
             username=username,
             error="登录失败次数过多，请稍后再试。Too many failed sign-ins; try again later.",
@@ -321,7 +321,7 @@ def _authorize() -> Response:
             "oauth_error.html", 400, error="表单已过期，请重试。The form expired; please try again."
         )
     if request.method == "POST" and "username" in request.form:
-        account, retry = _sign_in()
+        account, retry = _sign_in(client.name)
         if retry is not None:
             return retry
         if account is None:
