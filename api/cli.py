@@ -366,3 +366,27 @@ def keys_rotate() -> None:
         key = rotate(db_session=session, keystore_key=secret_bytes(app.config, "KEYSTORE_KEY"))
         session.commit()
         click.echo(f"new signing key {key.kid}")
+
+
+@main.group()
+def ledger() -> None:
+    """The consent ledger."""
+
+
+@ledger.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def ledger_verify(as_json: bool) -> None:
+    """Check the ledger's hash chain; exit status 1 if an entry was altered, removed or moved."""
+    from consent.ledger import verify
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        result = verify(db_session=session)
+    if as_json:
+        click.echo(json.dumps(result.__dict__))
+    elif result.valid:
+        click.echo(f"the consent ledger is intact: {result.entries} entries")
+    else:
+        click.echo(f"the consent ledger is broken at entry {result.broken_seq}: {result.reason}")
+    if not result.valid:
+        sys.exit(1)

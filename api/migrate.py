@@ -16,6 +16,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def target_metadata() -> MetaData:
     """The metadata of every domain's models."""
     import auth.models  # noqa: F401  (registers the tables on Base.metadata)
+    import consent.models  # noqa: F401
     import credit.models  # noqa: F401
     from credit.base import Base
 

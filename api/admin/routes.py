@@ -11,6 +11,7 @@ from api.context import db_session
 from api.extensions import Blueprint
 from auth import service
 from auth.models import ClientKind, ClientStatus
+from consent import ledger
 
 blp = Blueprint(
     "admin", __name__, url_prefix="/v1/admin", description="Operating the platform (`admin` scope)."
@@ -81,3 +82,39 @@ class Clients(MethodView):
         """
         clients = service.list_clients(db_session=db_session())
         return {"items": [service.describe_client(c) for c in clients]}
+
+
+class LedgerVerificationSchema(ma.Schema):
+    """The outcome of checking the consent ledger's hash chain."""
+
+    valid = ma.fields.Boolean(required=True, metadata={"example": True})
+    entries = ma.fields.Integer(
+        required=True, metadata={"description": "Entries checked.", "example": 1204}
+    )
+    first_broken = ma.fields.Dict(
+        metadata={
+            "description": "Present when the chain is broken: the first entry that does not "
+            "fit (`seq`) and why (`reason`).",
+            "example": {"seq": 17, "reason": "entry 17 was altered: its hash does not match"},
+        }
+    )
+
+
+@blp.route("/ledger/verify")
+class LedgerVerify(MethodView):
+    """The consent ledger's integrity."""
+
+    @blp.requires("admin")
+    @blp.response(200, LedgerVerificationSchema)
+    def get(self) -> dict[str, Any]:
+        """Verify the consent ledger.
+
+        Recomputes the hash chain of every consent event from the first entry and answers
+        `{"valid": true, "entries": N}`, or the first entry that was altered, removed or
+        reordered. The same check as `xinyong ledger verify`.
+        """
+        result = ledger.verify(db_session=db_session())
+        body: dict[str, Any] = {"valid": result.valid, "entries": result.entries}
+        if not result.valid:
+            body["first_broken"] = {"seq": result.broken_seq, "reason": result.reason}
+        return body
