@@ -390,3 +390,20 @@ def ledger_verify(as_json: bool) -> None:
         click.echo(f"the consent ledger is broken at entry {result.broken_seq}: {result.reason}")
     if not result.valid:
         sys.exit(1)
+
+
+@main.group()
+def consents() -> None:
+    """Consents."""
+
+
+@consents.command("expire")
+def consents_expire() -> None:
+    """Record in the ledger the expiry of every consent past its `expires_at`."""
+    from consent.service import expire_due
+
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        count = expire_due(db_session=session)
+        session.commit()
+    click.echo(f"{count} consents expired")

@@ -1,11 +1,12 @@
-"""The consent ledger: every consent event, each entry chained to the one before by its hash."""
+"""Consents, and the ledger of their events, each entry chained to the one before by its hash."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit import clock
@@ -28,3 +29,60 @@ class LedgerEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_consent_ledger_consent_id", "consent_id"),)
+
+
+class ConsentStatus(StrEnum):
+    """A consent's lifecycle (DESIGN.md §5)."""
+
+    AWAITING_AUTHORISATION = "awaiting_authorisation"
+    AUTHORISED = "authorised"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Purpose(StrEnum):
+    """Why a partner asks (DESIGN.md §5); `other` needs a note."""
+
+    LOAN_APPLICATION = "loan_application"
+    LOAN_MONITORING = "loan_monitoring"
+    CREDIT_RATING = "credit_rating"
+    GUARANTEE = "guarantee"
+    LEASE = "lease"
+    EMPLOYMENT_SCREENING = "employment_screening"
+    OTHER = "other"
+
+
+class Consent(Base):
+    """One subject's consent that one partner may read some categories, for one purpose, a while."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    consent_id: Mapped[str] = mapped_column(String(40), unique=True)
+    subject_pk: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="RESTRICT"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(32))
+    purpose_note: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consent token: shown once to the partner, kept only as a keyed hash.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_consents_subject_pk", "subject_pk"),
+        Index("ix_consents_client_id", "client_id"),
+    )
+
+    def status_at(self, moment: datetime) -> ConsentStatus:
+        """The status in force at `moment`: an authorised consent past its expiry has expired."""
+        status = ConsentStatus(self.status)
+        if status is ConsentStatus.AUTHORISED and self.expires_at <= moment:
+            return ConsentStatus.EXPIRED
+        return status

@@ -187,3 +187,16 @@ def test_cli_exit_status_follows_the_chain(tmp_path: Path) -> None:
     broken = subprocess.run([XINYONG, "ledger", "verify"], env=env, capture_output=True, text=True)
     assert broken.returncode == 1
     assert "entry 3" in broken.stdout
+
+
+def test_consents_expire_command_runs_on_the_embedded_default(tmp_path: Path) -> None:
+    env = {"XINYONG_INSTANCE_PATH": str(tmp_path / "instance"), "XINYONG_LOG_LEVEL": "WARNING"}
+    env["PATH"] = str(Path(sys.executable).parent)
+    subprocess.run([XINYONG, "db", "upgrade"], env=env, check=True, capture_output=True)
+
+    result = subprocess.run(
+        [XINYONG, "consents", "expire"], env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0 consents expired"
