@@ -105,7 +105,7 @@ def _validate_terms(
     return errors
 
 
-def _new(
+def _open(
     *,
     db_session: Session,
     subject: Subject,
@@ -115,7 +115,10 @@ def _new(
     purpose_note: str | None,
     expires_at: datetime,
     status: ConsentStatus,
+    event: ledger.LedgerEvent,
+    **extra: Any,
 ) -> Consent:
+    """Validate the terms, store the consent and append its first ledger entry."""
     now = clock.now()
     if partner.kind not in PARTNER_KINDS or not partner.active:
         raise InvalidConsentRequest({"client_id": ["This client cannot hold consents."]})
@@ -144,6 +147,12 @@ def _new(
     )
     db_session.add(consent)
     db_session.flush()
+    ledger.append(
+        db_session=db_session,
+        consent_id=consent.consent_id,
+        event=event,
+        payload=_payload(consent, subject.subject_id, **extra),
+    )
     return consent
 
 
@@ -160,7 +169,7 @@ def request(
     """A partner asks the subject for consent: awaiting the subject's decision."""
     if "consents.request" not in partner.scopes:
         raise InvalidConsentRequest({"client_id": ["This client may not ask for consent."]})
-    consent = _new(
+    return _open(
         db_session=db_session,
         subject=subject,
         partner=partner,
@@ -169,14 +178,8 @@ def request(
         purpose_note=purpose_note,
         expires_at=expires_at,
         status=ConsentStatus.AWAITING_AUTHORISATION,
-    )
-    ledger.append(
-        db_session=db_session,
-        consent_id=consent.consent_id,
         event=ledger.LedgerEvent.REQUESTED,
-        payload=_payload(consent, subject.subject_id),
     )
-    return consent
 
 
 def grant(
@@ -190,7 +193,7 @@ def grant(
     expires_at: datetime,
 ) -> Consent:
     """The subject grants a consent on their own initiative: authorised at once."""
-    consent = _new(
+    return _open(
         db_session=db_session,
         subject=subject,
         partner=partner,
@@ -199,14 +202,9 @@ def grant(
         purpose_note=purpose_note,
         expires_at=expires_at,
         status=ConsentStatus.AUTHORISED,
-    )
-    ledger.append(
-        db_session=db_session,
-        consent_id=consent.consent_id,
         event=ledger.LedgerEvent.AUTHORISED,
-        payload=_payload(consent, subject.subject_id, initiative="subject"),
+        initiative="subject",
     )
-    return consent
 
 
 def get_for_subject(*, db_session: Session, consent_id: str, subject: Subject) -> Consent:
