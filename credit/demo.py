@@ -1229,6 +1229,15 @@ def _arrears(ctx: _Ctx, k: int) -> DemoRecord:
     }
 
 
+# The kinds both legal and natural persons can have, made the same way for either.
+_SUBJECT_RECORD_MAKERS: dict[str, Callable[[_Ctx, int], DemoRecord]] = {
+    "tax_violation": _tax_violation,
+    "court_enforcement": _court_enforcement,
+    "dishonest_debtor": _dishonest,
+    "social_insurance_arrears": _arrears,
+}
+
+
 def _finish(records: list[DemoRecord], seed: int, tag: str, index: int) -> list[DemoRecord]:
     for k, rec in enumerate(records):
         rec["record_id"] = "rec_" + _hex20(f"{seed}:{tag}:{index}:{k}")
@@ -1276,14 +1285,8 @@ def entity_records(
             records.append(_listing(ctx, k, record_kind, business))
         elif record_kind == "abnormal_operation":
             records.append(_abnormal(ctx, k, kind))
-        elif record_kind == "tax_violation":
-            records.append(_tax_violation(ctx, k))
-        elif record_kind == "court_enforcement":
-            records.append(_court_enforcement(ctx, k))
-        elif record_kind == "dishonest_debtor":
-            records.append(_dishonest(ctx, k))
         else:
-            records.append(_arrears(ctx, k))
+            records.append(_SUBJECT_RECORD_MAKERS[record_kind](ctx, k))
     return _finish(records, seed, "e", i)
 
 
@@ -1341,14 +1344,7 @@ def person_records(
     records: list[DemoRecord] = []
     for k in range(count):
         record_kind = PERSON_RECORD_KINDS.pick(r)
-        if record_kind == "court_enforcement":
-            records.append(_court_enforcement(ctx, k))
-        elif record_kind == "dishonest_debtor":
-            records.append(_dishonest(ctx, k))
-        elif record_kind == "tax_violation":
-            records.append(_tax_violation(ctx, k))
-        else:
-            records.append(_arrears(ctx, k))
+        records.append(_SUBJECT_RECORD_MAKERS[record_kind](ctx, k))
     return _finish(records, seed, "p", j)
 
 
