@@ -13,6 +13,8 @@ from flask.sessions import SecureCookieSessionInterface
 from api import docs, logs, metrics, request_id
 from api.admin.routes import blp as admin_blp
 from api.config import load_config, secret_bytes
+from api.consents.pages import blp as consent_pages_blp
+from api.consents.routes import blp as consents_blp
 from api.context import OAuthServices, Platform
 from api.database import Database
 from api.errors import register_error_handlers
@@ -23,6 +25,7 @@ from api.oauth.routes import blp as oauth_blp
 from api.ops.routes import blp as ops_blp
 from api.pagination import CursorCodec
 from api.public.routes import blp as public_blp
+from api.reports.routes import blp as reports_blp
 from auth import server as auth_server
 from auth.credentials import SecretHasher
 from auth.keys import KeyStore
@@ -142,6 +145,9 @@ def create_app(
     register_error_handlers(app)
     api.register_blueprint(public_blp)
     api.register_blueprint(oauth_blp)
+    api.register_blueprint(consents_blp)
+    api.register_blueprint(consent_pages_blp)
+    api.register_blueprint(reports_blp)
     api.register_blueprint(me_blp)
     api.register_blueprint(admin_blp)
     api.register_blueprint(ops_blp)

@@ -7,13 +7,19 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from flask import current_app, has_request_context, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.oauth.pages import SignInThrottle
 from api.pagination import CursorCodec
+from auth import service as auth_service
 from auth.credentials import SecretHasher
+from auth.errors import NotASubject
 from auth.keys import KeyStore
+from auth.models import Client
+from consent.errors import NotAReader
+from credit.models import Subject
 from credit.personal_data import IdentityProtector
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
@@ -65,3 +71,29 @@ def current_token() -> Any:
     from flask import g
 
     return g.token
+
+
+def current_client() -> Client:
+    """The registered client of the request's access token (active: the token check saw to it)."""
+    from flask import g
+
+    if "client" not in g:
+        client = auth_service.get_client(
+            db_session=db_session(), client_id=str(current_token()["client_id"])
+        )
+        if client is None:  # deleted since the token was checked: as good as revoked
+            raise NotAReader("unknown")
+        g.client = client
+    return g.client
+
+
+def current_subject() -> Subject:
+    """The signed-in subject of a `subject` token; NotASubject for any other token."""
+    subject = (
+        db_session()
+        .scalars(select(Subject).where(Subject.subject_id == str(current_token()["sub"])))
+        .one_or_none()
+    )
+    if subject is None or current_client().kind != "first_party":
+        raise NotASubject
+    return subject

@@ -11,7 +11,18 @@ from flask import Flask, Response, g, json
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from credit.errors import EntityNotFound
+from auth.errors import NotASubject
+from consent.errors import (
+    ConsentConflict,
+    ConsentError,
+    ConsentNotFound,
+    InvalidConsentRequest,
+    LegalBasisRequired,
+    NotAReader,
+    OutsideGrant,
+    ScopeMissing,
+)
+from credit.errors import EntityNotFound, SubjectNotFound
 from credit.identifiers import InvalidIdentifier
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -86,6 +97,31 @@ def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 _LOCATIONS = ("query", "json", "form", "headers", "view_args", "path", "files", "cookies")
 
 
+def problem_document(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of a problem; `extra` adds extension members (RFC 9457 §3.2)."""
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{slug}" if slug else "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
 def problem(
     status: int,
     detail: str,
@@ -97,19 +133,7 @@ def problem(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """A problem+json response; `extra` adds extension members (RFC 9457 §3.2)."""
-    phrase = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": f"{PROBLEM_TYPE_PREFIX}{slug}" if slug else "about:blank",
-        "title": title or phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra or {})
-    request_id = g.get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    body = problem_document(status, detail, slug=slug, title=title, errors=errors, extra=extra)
     response = Response(json.dumps(body, ensure_ascii=False), status=status)
     response.content_type = PROBLEM_CONTENT_TYPE
     for name, value in (headers or {}).items():
@@ -149,6 +173,56 @@ def problem_from_http_exception(error: HTTPException) -> Response:
     return problem(status, str(detail), slug=slug, errors=errors, headers=headers)
 
 
+CONSENT_DENIED = (
+    "No authorised consent covers this read. Send, in `Consent-Token`, the token of a consent "
+    "that this subject gave to this client, that is authorised and unexpired, and that covers "
+    "every category asked for."
+)
+
+
+def consent_problem(error: ConsentError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The status, problem document and headers of a consent-domain refusal."""
+    headers: dict[str, str] = {}
+    errors: dict[str, list[str]] | None = None
+    if isinstance(error, InvalidConsentRequest):
+        status, slug, detail = (
+            400,
+            "validation",
+            "The consent request has invalid values; see `errors`.",
+        )
+        errors = error.errors
+    elif isinstance(error, ConsentNotFound):
+        status, slug = 404, "consent-not-found"
+        detail = f"There is no consent {error} of yours."
+    elif isinstance(error, ConsentConflict):
+        status, slug, detail = 409, "consent-conflict", f"Not possible now: {error}."
+    elif isinstance(error, ScopeMissing):
+        needed = " ".join(error.scopes)
+        status, slug = 403, "insufficient-scope"
+        detail = (
+            f"The access token does not carry the scopes of the categories asked for: {needed}."
+        )
+        headers["WWW-Authenticate"] = (
+            f'Bearer realm="xinyong", error="insufficient_scope", scope="{needed}"'
+        )
+    elif isinstance(error, LegalBasisRequired):
+        status, slug = 403, "legal-basis-required"
+        detail = (
+            "Government and judicial reads must state their legal basis in the `Legal-Basis` "
+            "header: 1 to 500 characters of text, without control characters."
+        )
+    elif isinstance(error, OutsideGrant):
+        status, slug = 403, "outside-grant"
+        named = ", ".join(error.categories) or "none"
+        detail = f"This client's registration does not grant these categories: {named}."
+    elif isinstance(error, NotAReader):
+        status, slug = 403, "not-a-reader"
+        detail = "Clients of this kind do not read credit reports."
+    else:  # ConsentDenied, and anything else of the domain: say nothing of the subject.
+        status, slug, detail = 403, "consent-required", CONSENT_DENIED
+    return status, problem_document(status, detail, slug=slug, errors=errors), headers
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map the domain's exceptions to problem documents, in this one place."""
 
@@ -168,6 +242,23 @@ def register_error_handlers(app: Flask) -> None:
             slug="database-unavailable",
             headers={"Retry-After": "1"},
         )
+
+    @app.errorhandler(ConsentError)
+    def _consent_error(error: ConsentError) -> Response:
+        status, body, headers = consent_problem(error)
+        response = Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers)
+        response.content_type = PROBLEM_CONTENT_TYPE
+        return response
+
+    @app.errorhandler(NotASubject)
+    def _not_a_subject(_error: NotASubject) -> Response:
+        return problem(
+            403, "This token was not issued to a signed-in subject.", slug="not-a-subject"
+        )
+
+    @app.errorhandler(SubjectNotFound)
+    def _subject_not_found(error: SubjectNotFound) -> Response:
+        return problem(404, str(error), slug="subject-not-found")
 
     @app.errorhandler(EntityNotFound)
     def _entity_not_found(error: EntityNotFound) -> Response:

@@ -25,3 +25,7 @@ class SignInThrottled(AuthError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed sign-ins; try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+class NotASubject(AuthError):
+    """A token that was not issued to a signed-in subject."""

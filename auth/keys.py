@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from joserfc import jws
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -129,6 +130,12 @@ class KeyStore:
     def jwks(self) -> dict[str, Any]:
         """The JWKS document (RFC 7517) of the published keys."""
         return dict(self.public_keyset().as_dict(private=False))
+
+    def sign(self, payload: bytes, *, typ: str) -> str:
+        """A compact JWS of `payload` under the current key, verifiable with the JWKS."""
+        key = self.signing_keyset().keys[0]
+        header = {"alg": ALGORITHM, "kid": key.kid, "typ": typ}
+        return jws.serialize_compact(header, payload, key, algorithms=[ALGORITHM])
 
     def invalidate(self) -> None:
         """Forget the cache (after a rotation in this process)."""

@@ -29,6 +29,20 @@ class ClientKind(StrEnum):
     FIRST_PARTY = "first_party"  # the platform's own public clients: portal, xinyong-cli
 
 
+CLIENT_KIND_LABELS: dict[ClientKind, str] = {
+    ClientKind.BANK: "银行",
+    ClientKind.MICROCREDIT: "小额贷款公司",
+    ClientKind.GUARANTEE: "融资担保公司",
+    ClientKind.RATING_AGENCY: "信用评级机构",
+    ClientKind.CREDIT_SERVICE_AGENCY: "信用服务机构",
+    ClientKind.GOVERNMENT: "政府部门",
+    ClientKind.JUDICIAL: "司法机关",
+    ClientKind.DEPARTMENT: "数据报送部门",
+    ClientKind.ADMIN: "平台运营方",
+    ClientKind.FIRST_PARTY: "信用平台",
+}
+
+
 class ClientStatus(StrEnum):
     """A client's standing in the register (DESIGN.md §5)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +23,11 @@ from auth.models import (
     TokenRevocation,
 )
 from auth.scopes import CATEGORIES, CATEGORY_KINDS, SCOPES_BY_KIND
+from consent.access_log import Reader
+from consent.service import Partner
 from credit import clock, identifiers
-from credit.models import Subject, SubjectKind
+from credit import service as credit_service
+from credit.models import Subject
 from credit.personal_data import IdentityProtector
 
 # First-party public clients (API.md "Subjects signing in").
@@ -202,23 +205,11 @@ def create_account(
             raise AccountError(f"no legal person is registered under {code}")
         username = code
     else:
-        number = identifiers.validate_id_number(id_number or "")
         if not name or not name.strip():
             raise AccountError("a natural person's account needs the person's name")
-        lookup = identities.lookup_hash(number)
-        subject = db_session.scalars(
-            select(Subject).where(Subject.id_number_hash == lookup)
-        ).one_or_none()
-        if subject is None:
-            subject = Subject(
-                subject_id=f"sub_{secrets.token_hex(10)}",
-                kind=SubjectKind.NATURAL_PERSON.value,
-                name=name.strip(),
-                id_number_hash=lookup,
-                id_number_ciphertext=identities.encrypt(number),
-            )
-            db_session.add(subject)
-            db_session.flush()
+        subject = credit_service.natural_person(
+            db_session=db_session, identities=identities, id_number=id_number or "", name=name
+        )
         # Never the identity number: usernames appear in forms, logs and support tickets.
         username = f"p{secrets.randbelow(10**10):010d}"
     if db_session.scalar(select(exists().where(SubjectAccount.subject_pk == subject.id))):
@@ -308,3 +299,26 @@ def token_is_revoked(*, db_session: Session, jti: str, client_id: str) -> bool:
         return True
     status, revoked = row
     return bool(revoked) or status != ClientStatus.ACTIVE
+
+
+def partner_of(client: Client) -> Partner:
+    """What the consent domain needs to know of a client."""
+    return Partner(
+        client_id=client.client_id,
+        kind=client.kind,
+        scopes=frozenset(client.scopes),
+        active=client.is_active,
+    )
+
+
+def reader_of(client: Client) -> Reader:
+    """A client as the access log names it."""
+    return Reader(client_id=client.client_id, name=client.name, kind=client.kind)
+
+
+def clients_by_id(*, db_session: Session, client_ids: Collection[str]) -> dict[str, Client]:
+    """The registered clients among `client_ids`, by id."""
+    if not client_ids:
+        return {}
+    rows = db_session.scalars(select(Client).where(Client.client_id.in_(list(client_ids))))
+    return {c.client_id: c for c in rows}

@@ -25,3 +25,27 @@ class ConsentConflict(ConsentError):
 
 class ConsentDenied(ConsentError):
     """A read that no valid consent covers; deliberately says nothing about the subject."""
+
+
+class ScopeMissing(ConsentError):
+    """The access token does not carry the scopes of the categories asked for."""
+
+    def __init__(self, scopes: list[str]) -> None:
+        super().__init__(" ".join(scopes))
+        self.scopes = scopes
+
+
+class LegalBasisRequired(ConsentError):
+    """A government or judicial read without a usable `Legal-Basis`."""
+
+
+class OutsideGrant(ConsentError):
+    """A government or judicial read of categories its registration does not grant."""
+
+    def __init__(self, categories: list[str]) -> None:
+        super().__init__(", ".join(categories))
+        self.categories = categories
+
+
+class NotAReader(ConsentError):
+    """A client whose kind never reads reports (departments, operators)."""

@@ -53,6 +53,25 @@ class Purpose(StrEnum):
     OTHER = "other"
 
 
+PURPOSE_LABELS: dict[Purpose, str] = {
+    Purpose.LOAN_APPLICATION: "贷款申请",
+    Purpose.LOAN_MONITORING: "贷后管理",
+    Purpose.CREDIT_RATING: "信用评级",
+    Purpose.GUARANTEE: "融资担保",
+    Purpose.LEASE: "融资租赁",
+    Purpose.EMPLOYMENT_SCREENING: "入职背景调查",
+    Purpose.OTHER: "其他",
+}
+
+STATUS_LABELS: dict[ConsentStatus, str] = {
+    ConsentStatus.AWAITING_AUTHORISATION: "待授权",
+    ConsentStatus.AUTHORISED: "已授权",
+    ConsentStatus.REJECTED: "已拒绝",
+    ConsentStatus.REVOKED: "已撤销",
+    ConsentStatus.EXPIRED: "已过期",
+}
+
+
 class Consent(Base):
     """One subject's consent that one partner may read some categories, for one purpose, a while."""
 
@@ -86,3 +105,36 @@ class Consent(Base):
         if status is ConsentStatus.AUTHORISED and self.expires_at <= moment:
             return ConsentStatus.EXPIRED
         return status
+
+
+class ReadBasis(StrEnum):
+    """On what ground a restricted read was served."""
+
+    CONSENT = "consent"
+    LEGAL_BASIS = "legal_basis"
+    SELF = "self"
+
+
+class AccessLogEntry(Base):
+    """One restricted read that returned data: who read which categories of whom, on what basis.
+
+    Written before the report leaves the platform; append-only (triggers refuse UPDATE and DELETE).
+    """
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    report_no: Mapped[str] = mapped_column(String(40), unique=True)
+    subject_pk: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="RESTRICT"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    # The client's name when it read: the log tells what the subject would have seen then.
+    client_name: Mapped[str] = mapped_column(String(200))
+    client_kind: Mapped[str] = mapped_column(String(32))
+    basis: Mapped[str] = mapped_column(String(16))
+    consent_id: Mapped[str | None] = mapped_column(String(40))
+    legal_basis: Mapped[str | None] = mapped_column(String(500))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (Index("ix_access_log_subject_pk_id", "subject_pk", "id"),)

@@ -227,11 +227,14 @@ def get_for_partner(*, db_session: Session, consent_id: str, client_id: str) -> 
     return consent
 
 
-def list_for_subject(*, db_session: Session, subject: Subject) -> Sequence[Consent]:
-    """Every consent of the subject, newest first."""
-    return db_session.scalars(
-        select(Consent).where(Consent.subject_pk == subject.id).order_by(Consent.id.desc())
-    ).all()
+def list_for_subject(
+    *, db_session: Session, subject: Subject, before_id: int | None = None, limit: int = 100
+) -> Sequence[Consent]:
+    """The subject's consents of any status, newest first, after the keyset position."""
+    query = select(Consent).where(Consent.subject_pk == subject.id)
+    if before_id is not None:
+        query = query.where(Consent.id < before_id)
+    return db_session.scalars(query.order_by(Consent.id.desc()).limit(limit)).all()
 
 
 def _decide(
@@ -256,8 +259,12 @@ def _decide(
     return consent
 
 
-def approve(*, db_session: Session, consent: Consent) -> Consent:
-    """The subject approves a pending request."""
+def approve(*, db_session: Session, consent: Consent, partner: Partner) -> Consent:
+    """The subject approves a pending request of a partner in good standing."""
+    if partner.client_id != consent.client_id:
+        raise ValueError("the partner is not the consent's")
+    if not partner.active:
+        raise ConsentConflict("the partner is suspended or revoked; it cannot receive consent")
     return _decide(db_session, consent, ConsentStatus.AUTHORISED, ledger.LedgerEvent.AUTHORISED)
 
 
@@ -326,8 +333,8 @@ def authorise_read(
     client_id: str,
     subject_id: str,
     categories: Collection[str] | None,
-) -> tuple[Consent, list[str]]:
-    """The consent a read is served under and the categories it may return; ConsentDenied else.
+) -> tuple[Consent, Subject, list[str]]:
+    """The consent a read is served under, its subject and the categories it may return.
 
     Every failure raises the same ConsentDenied, whether the subject exists or not: the token
     is missing, unknown, another client's or another subject's, the consent is not authorised
@@ -335,19 +342,23 @@ def authorise_read(
     """
     if not consent_token:
         raise ConsentDenied
-    consent = db_session.scalars(
-        select(Consent).where(Consent.token_hash == hash_token(consent_token))
+    row = db_session.execute(
+        select(Consent, Subject)
+        .join(Subject, Subject.id == Consent.subject_pk)
+        .where(Consent.token_hash == hash_token(consent_token))
     ).one_or_none()
+    if row is None:
+        raise ConsentDenied
+    consent, subject = row.tuple()
     if (
-        consent is None
-        or consent.client_id != client_id
+        consent.client_id != client_id
         or consent.status_at(clock.now()) is not ConsentStatus.AUTHORISED
-        or _subject_id(db_session, consent) != subject_id
+        or subject.subject_id != subject_id
     ):
         raise ConsentDenied
     allowed = list(consent.categories)
     if categories is None:
-        return consent, allowed
+        return consent, subject, allowed
     if not set(categories) <= set(allowed):
         raise ConsentDenied
-    return consent, [c for c in allowed if c in set(categories)]
+    return consent, subject, [c for c in allowed if c in set(categories)]

@@ -15,3 +15,11 @@ class EntityNotFound(CreditError):
             f"No legal person is registered under the unified social credit code {uscc}."
         )
         self.uscc = uscc
+
+
+class SubjectNotFound(CreditError):
+    """No subject has the given platform id."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(f"No subject has the id {subject_id}.")
+        self.subject_id = subject_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -17,7 +18,9 @@ from credit.models import (
     Record,
     RecordChange,
     Subject,
+    SubjectKind,
 )
+from credit.personal_data import IdentityProtector
 from credit.search import name_contains
 
 _LEGAL_PERSON_VALUES = [k.value for k in LEGAL_PERSON_KINDS]
@@ -136,3 +139,29 @@ def list_changes(
     if after is not None:
         stmt = stmt.where(tuple_(RecordChange.at, RecordChange.id) > tuple_(*after))
     return [(change, record, subject) for change, record, subject in db_session.execute(stmt)]
+
+
+def natural_person(
+    *, db_session: Session, identities: IdentityProtector, id_number: str, name: str
+) -> Subject:
+    """The natural person with this identity number, created on first sight (API.md).
+
+    The number is validated (InvalidIdentifier), then kept only as its keyed hash and its
+    ciphertext; the subject is addressed by its opaque platform id from then on.
+    """
+    number = identifiers.validate_id_number(id_number)
+    lookup = identities.lookup_hash(number)
+    subject = db_session.scalars(
+        select(Subject).where(Subject.id_number_hash == lookup)
+    ).one_or_none()
+    if subject is None:
+        subject = Subject(
+            subject_id=f"sub_{secrets.token_hex(10)}",
+            kind=SubjectKind.NATURAL_PERSON.value,
+            name=name.strip(),
+            id_number_hash=lookup,
+            id_number_ciphertext=identities.encrypt(number),
+        )
+        db_session.add(subject)
+        db_session.flush()
+    return subject

@@ -203,7 +203,8 @@ def introspect() -> Response:
     return _endpoint(lambda: platform().oauth.server.create_endpoint_response("introspection"))
 
 
-def _signed_in() -> SubjectAccount | None:
+def signed_in_account() -> SubjectAccount | None:
+    """The account signed in on this browser session, unless the sign-in is too old."""
     pk = session.get("account_pk")
     auth_time = session.get("auth_time")
     if not pk or not auth_time or clock.now().timestamp() - auth_time > SESSION_MAX_AGE:
@@ -214,8 +215,8 @@ def _signed_in() -> SubjectAccount | None:
     return account
 
 
-def _sign_in(client_name: str) -> tuple[SubjectAccount | None, Response | None]:
-    """Handle the sign-in form: the account, or the page to show again."""
+def sign_in_from_form(client_name: str) -> tuple[SubjectAccount | None, Response | None]:
+    """Handle the sign-in form: the account, or the page to show again (throttled)."""
     oauth = platform().oauth
     username = request.form.get("username", "")[:64]
     address = request.remote_addr or "unknown"
@@ -315,13 +316,13 @@ def _authorize() -> Response:
         return page("oauth_error.html", 400, error=error.get_error_description() or error.error)
     client = grant.client.row
     action = request.full_path
-    account = _signed_in()
+    account = signed_in_account()
     if request.method == "POST" and not csrf_valid():
         return page(
             "oauth_error.html", 400, error="表单已过期，请重试。The form expired; please try again."
         )
     if request.method == "POST" and "username" in request.form:
-        account, retry = _sign_in(client.name)
+        account, retry = sign_in_from_form(client.name)
         if retry is not None:
             return retry
         if account is None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask.views import MethodView
-from flask_smorest import abort
 
-from api.context import db_session, platform
+from api.context import db_session
 from api.extensions import Blueprint
-from api.pagination import InvalidCursor
+from api.paging import page_of, position_after
 from api.public.schemas import (
     EXAMPLE_USCC,
     ChangeArgsSchema,
@@ -43,35 +41,6 @@ USCC_PARAMETER = {
     # Only the shape: the check character is verified by the platform (400 when wrong).
     "schema": {"type": "string", "minLength": 18, "maxLength": 18, "pattern": "^[0-9A-Za-z]{18}$"},
 }
-
-
-def _after(
-    cursor: str | None, listing: str, filters: dict[str, Any], parse: Callable[[list[Any]], T]
-) -> T | None:
-    """The keyset position a cursor points after, or None on the first page; 400 if bad."""
-    if cursor is None:
-        return None
-    try:
-        return parse(platform().cursors.decode(cursor, listing, filters))
-    except InvalidCursor as exc:
-        abort(400, message=str(exc), slug="invalid-cursor")
-    except (ValueError, TypeError, IndexError):
-        abort(400, message="The cursor is damaged; omit it to start again.", slug="invalid-cursor")
-    raise AssertionError("unreachable: abort raises")
-
-
-def _page(
-    rows: Sequence[T],
-    page_size: int,
-    listing: str,
-    filters: dict[str, Any],
-    position: Callable[[T], list[Any]],
-) -> tuple[Sequence[T], str | None]:
-    """The page (rows fetched with one extra) and the cursor of the next one, if any."""
-    if len(rows) <= page_size:
-        return rows, None
-    rows = rows[:page_size]
-    return rows, platform().cursors.encode(listing, filters, position(rows[-1]))
 
 
 def _entity_summary(subject: Subject) -> dict[str, Any]:
@@ -128,11 +97,11 @@ class Entities(MethodView):
         registration order. Without `q`, every legal person (of `kind`, if given).
         """
         filters = {"q": q, "kind": kind}
-        after_id = _after(cursor, "entities", filters, lambda p: int(p[0]))
+        after_id = position_after(cursor, "entities", filters, lambda p: int(p[0]))
         rows = service.search_entities(
             db_session=db_session(), q=q, kind=kind, after_id=after_id, limit=page_size + 1
         )
-        rows, next_cursor = _page(rows, page_size, "entities", filters, lambda s: [s.id])
+        rows, next_cursor = page_of(rows, page_size, "entities", filters, lambda s: [s.id])
         return {"items": [_entity_summary(s) for s in rows], "next_cursor": next_cursor}
 
 
@@ -193,7 +162,9 @@ class EntityRecords(MethodView):
         code = service.check_uscc(db_session=session, raw=uscc)
         entity = service.get_entity_or_raise(db_session=session, uscc=code)
         filters = {"uscc": code, "kind": kind}
-        after = _after(cursor, "records", filters, lambda p: (date.fromisoformat(p[0]), int(p[1])))
+        after = position_after(
+            cursor, "records", filters, lambda p: (date.fromisoformat(p[0]), int(p[1]))
+        )
         rows = service.list_public_records(
             db_session=session,
             subject=entity,
@@ -202,7 +173,7 @@ class EntityRecords(MethodView):
             after=after,
             limit=page_size + 1,
         )
-        rows, next_cursor = _page(
+        rows, next_cursor = page_of(
             rows, page_size, "records", filters, lambda r: [r.decided_on.isoformat(), r.id]
         )
         return {"items": [_public_record(r) for r in rows], "next_cursor": next_cursor}
@@ -226,13 +197,13 @@ class Changes(MethodView):
         are up to date.
         """
         filters = {"since": since.isoformat() if since else None}
-        after = _after(
+        after = position_after(
             cursor, "changes", filters, lambda p: (datetime.fromisoformat(p[0]), int(p[1]))
         )
         rows = service.list_changes(
             db_session=db_session(), since=since, after=after, limit=page_size + 1
         )
-        rows, next_cursor = _page(
+        rows, next_cursor = page_of(
             rows, page_size, "changes", filters, lambda row: [row[0].at.isoformat(), row[0].id]
         )
         return {

@@ -17,8 +17,15 @@ PROBLEM = "application/problem+json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Operations that never answer a problem document of their own.
 NO_ERROR_PATHS = {"/healthz", "/metrics", "/.well-known/oauth-authorization-server", "/oauth/jwks"}
-# OAuth endpoints answer errors as RFC 6749 §5.2 documents (or HTML pages), not problem+json.
-OAUTH_PATHS = {"/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/authorize"}
+# OAuth endpoints answer errors as RFC 6749 §5.2 documents (or HTML pages), not problem+json;
+# so does the subject's consent page, a web page.
+OAUTH_PATHS = {
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/authorize",
+    "/consents/{consent_id}",
+}
 EXPORTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 _ATTRIBUTE = re.compile(r"""\b(?:src|href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)

@@ -115,7 +115,7 @@ def test_approve_then_token_once(db_session: Session, subject: Subject) -> None:
     with pytest.raises(ConsentConflict):
         service.issue_token(db_session=db_session, consent=consent, hash_token=hash_token)
 
-    service.approve(db_session=db_session, consent=consent)
+    service.approve(db_session=db_session, consent=consent, partner=BANK)
     token = service.issue_token(db_session=db_session, consent=consent, hash_token=hash_token)
     db_session.commit()
 
@@ -133,14 +133,15 @@ def test_approve_then_token_once(db_session: Session, subject: Subject) -> None:
 
 def test_decisions_happen_once(db_session: Session, subject: Subject) -> None:
     approved = _request(db_session, subject)
-    service.approve(db_session=db_session, consent=approved)
+    service.approve(db_session=db_session, consent=approved, partner=BANK)
     rejected = _request(db_session, subject)
     service.reject(db_session=db_session, consent=rejected)
 
     for consent in (approved, rejected):
-        for decide in (service.approve, service.reject):
-            with pytest.raises(ConsentConflict):
-                decide(db_session=db_session, consent=consent)
+        with pytest.raises(ConsentConflict):
+            service.approve(db_session=db_session, consent=consent, partner=BANK)
+        with pytest.raises(ConsentConflict):
+            service.reject(db_session=db_session, consent=consent)
     assert rejected.status == ConsentStatus.REJECTED
     assert _events(db_session, rejected) == ["requested", "rejected"]
 
@@ -151,7 +152,7 @@ def test_a_request_cannot_be_approved_after_its_period(
     consent = _request(db_session, subject, expires_at=NOW + timedelta(days=1))
 
     with clock.frozen_at(NOW + timedelta(days=2)), pytest.raises(ConsentConflict):
-        service.approve(db_session=db_session, consent=consent)
+        service.approve(db_session=db_session, consent=consent, partner=BANK)
 
 
 def test_a_proactive_grant_is_authorised_at_once(db_session: Session, subject: Subject) -> None:
@@ -172,7 +173,7 @@ def test_a_proactive_grant_is_authorised_at_once(db_session: Session, subject: S
 
 def test_revocation_ends_reads_and_is_final(db_session: Session, subject: Subject) -> None:
     consent = _request(db_session, subject)
-    service.approve(db_session=db_session, consent=consent)
+    service.approve(db_session=db_session, consent=consent, partner=BANK)
     token = service.issue_token(db_session=db_session, consent=consent, hash_token=hash_token)
     read = {
         "db_session": db_session,
@@ -182,7 +183,7 @@ def test_revocation_ends_reads_and_is_final(db_session: Session, subject: Subjec
         "subject_id": subject.subject_id,
         "categories": None,
     }
-    assert service.authorise_read(**read)[1] == ["basic", "tax"]  # type: ignore[arg-type]
+    assert service.authorise_read(**read)[2] == ["basic", "tax"]  # type: ignore[arg-type]
 
     service.revoke(db_session=db_session, consent=consent)
 
@@ -196,10 +197,10 @@ def test_revocation_ends_reads_and_is_final(db_session: Session, subject: Subjec
 def test_read_checks_deny_everything_not_covered(db_session: Session, subject: Subject) -> None:
     other_subject = make_entity(db_session)
     consent = _request(db_session, subject, expires_at=NOW + timedelta(days=10))
-    service.approve(db_session=db_session, consent=consent)
+    service.approve(db_session=db_session, consent=consent, partner=BANK)
     token = service.issue_token(db_session=db_session, consent=consent, hash_token=hash_token)
 
-    def read(**changes: object) -> tuple[Consent, list[str]]:
+    def read(**changes: object) -> tuple[Consent, Subject, list[str]]:
         args: dict[str, object] = {
             "db_session": db_session,
             "consent_token": token,
@@ -211,8 +212,8 @@ def test_read_checks_deny_everything_not_covered(db_session: Session, subject: S
         args.update(changes)
         return service.authorise_read(**args)  # type: ignore[arg-type]
 
-    assert read() == (consent, ["tax"])
-    assert read(categories=["tax", "basic"])[1] == ["basic", "tax"]
+    assert read() == (consent, subject, ["tax"])
+    assert read(categories=["tax", "basic"])[2] == ["basic", "tax"]
     for denied in (
         {"consent_token": None},
         {"consent_token": ""},
@@ -231,7 +232,7 @@ def test_read_checks_deny_everything_not_covered(db_session: Session, subject: S
 
 def test_expiry_is_recorded_once(db_session: Session, subject: Subject) -> None:
     consent = _request(db_session, subject, expires_at=NOW + timedelta(days=1))
-    service.approve(db_session=db_session, consent=consent)
+    service.approve(db_session=db_session, consent=consent, partner=BANK)
     pending = _request(db_session, subject, expires_at=NOW + timedelta(days=1))
 
     with clock.frozen_at(NOW + timedelta(days=2)):
@@ -262,3 +263,14 @@ def test_nobody_sees_another_partys_consent(db_session: Session, subject: Subjec
             db_session=db_session, consent_id=consent.consent_id, client_id=OTHER_BANK.client_id
         )
     assert service.list_for_subject(db_session=db_session, subject=subject) == [consent]
+
+
+def test_a_suspended_partner_cannot_be_approved(db_session: Session, subject: Subject) -> None:
+    consent = _request(db_session, subject, expires_at=NOW + timedelta(days=10))
+    suspended = Partner(BANK.client_id, BANK.kind, BANK.scopes, active=False)
+
+    with pytest.raises(ConsentConflict):
+        service.approve(db_session=db_session, consent=consent, partner=suspended)
+
+    assert consent.status == "awaiting_authorisation"
+    assert _events(db_session, consent) == ["requested"]

@@ -1,0 +1,1 @@
+"""Consents: partners ask, subjects decide (API.md "Consent")."""

@@ -1,0 +1,143 @@
+"""The restricted credit report: one section per data category, holding only what was asked for.
+
+A report is built in memory from the categories a consent, a legal grant or the subject's own
+sign-in covers; nothing outside them is ever read (data minimisation, DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from credit.disclosure import CATEGORY_OF_KIND, is_public
+from credit.models import Record, RecordKind, RecordStatus, Subject, SubjectKind
+
+# The order of the sections in a report, and of categories everywhere they are listed.
+CATEGORIES: tuple[str, ...] = (
+    "basic",
+    "administrative",
+    "lists",
+    "tax",
+    "judicial",
+    "social_insurance",
+)
+_KINDS_OF: dict[str, list[str]] = {
+    category: [k.value for k, c in CATEGORY_OF_KIND.items() if c == category]
+    for category in CATEGORIES
+}
+
+IdNumberReader = Callable[[bytes], str]
+
+
+def ordered(categories: Collection[str]) -> list[str]:
+    """`categories` in the report's order, without repeats."""
+    wanted = set(categories)
+    return [c for c in CATEGORIES if c in wanted]
+
+
+def mask_id_number(id_number: str) -> str:
+    """The identity number as Chinese documents print it: region code and last four only."""
+    return f"{id_number[:6]}{'*' * 8}{id_number[-4:]}"
+
+
+def subject_summary(subject: Subject) -> dict[str, Any]:
+    """Who the report is about."""
+    summary: dict[str, Any] = {
+        "subject_id": subject.subject_id,
+        "kind": subject.kind,
+        "kind_label": subject.kind_label,
+        "name": subject.name,
+    }
+    if subject.uscc:
+        summary["uscc"] = subject.uscc
+    return summary
+
+
+def _basic(subject: Subject, read_id_number: IdNumberReader) -> dict[str, Any]:
+    if subject.kind == SubjectKind.NATURAL_PERSON:
+        masked = (
+            mask_id_number(read_id_number(subject.id_number_ciphertext))
+            if subject.id_number_ciphertext
+            else None
+        )
+        return {"name": subject.name, "id_number_masked": masked}
+    capital = subject.registered_capital
+    return {
+        "uscc": subject.uscc,
+        "name": subject.name,
+        "legal_representative": subject.legal_representative,
+        "established_on": subject.established_on,
+        "registered_capital": (
+            {"amount": str(capital), "currency": subject.registered_capital_currency or "CNY"}
+            if capital is not None
+            else None
+        ),
+        "address": subject.address,
+        "registration_authority": subject.registration_authority,
+        "status": subject.status,
+        "status_label": subject.status_label,
+        "business_scope": subject.business_scope,
+        "contact_phone": subject.contact_phone,
+    }
+
+
+def _record(record: Record, subject: Subject, today: date) -> dict[str, Any]:
+    return {
+        "record_id": record.record_id,
+        "kind": record.kind,
+        "kind_label": record.kind_label,
+        "document_no": record.document_no,
+        "title": record.title,
+        "decided_on": record.decided_on,
+        "department": record.department,
+        "publish_until": record.publish_until,
+        "public": is_public(record, subject, today),
+        "disputed": record.disputed,
+        "details": record.details,
+    }
+
+
+def build(
+    *,
+    db_session: Session,
+    subject: Subject,
+    categories: Collection[str],
+    today: date,
+    read_id_number: IdNumberReader,
+) -> dict[str, Any]:
+    """The sections of `categories` for `subject`: `basic` and one list of records per other.
+
+    Withdrawn records are left out (a department withdraws what should never have stood);
+    records past their publication period stay in, marked `public: false`.
+    """
+    sections: dict[str, Any] = {}
+    wanted = ordered(categories)
+    kinds = [kind for category in wanted for kind in _KINDS_OF[category]]
+    records: list[Record] = []
+    if kinds:
+        records = list(
+            db_session.scalars(
+                select(Record)
+                .where(
+                    Record.subject_pk == subject.id,
+                    Record.kind.in_(kinds),
+                    Record.status == RecordStatus.ACTIVE.value,
+                )
+                .order_by(Record.decided_on.desc(), Record.id.desc())
+            )
+        )
+    for category in wanted:
+        if category == "basic":
+            sections["basic"] = _basic(subject, read_id_number)
+            continue
+        mine = [r for r in records if r.category == category]
+        section: dict[str, Any] = {"records": [_record(r, subject, today) for r in mine]}
+        if category == "tax":
+            ratings = [r for r in mine if r.kind == RecordKind.TAX_RATING]
+            section["level"] = ratings[0].details.get("level") if ratings else None
+        sections[category] = section
+    return sections
