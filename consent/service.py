@@ -349,7 +349,7 @@ def authorise_read(
     ).one_or_none()
     if row is None:
         raise ConsentDenied
-    consent, subject = row._tuple()
+    consent, subject = row
     if (
         consent.client_id != client_id
         or consent.status_at(clock.now()) is not ConsentStatus.AUTHORISED
