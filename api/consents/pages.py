@@ -21,6 +21,7 @@ from consent.errors import ConsentConflict, ConsentNotFound
 from consent.models import PURPOSE_LABELS, STATUS_LABELS, Consent, ConsentStatus, Purpose
 from credit import clock
 from credit.models import Subject
+from credit.report import ordered
 
 blp = Blueprint(
     "consent_pages",
@@ -69,13 +70,13 @@ def _details(consent: Consent, client: Client | None) -> dict[str, Any]:
         "client_name": client.name if client else consent.client_id,
         "client_kind": kind.value if kind else "",
         "client_kind_label": CLIENT_KIND_LABELS[kind] if kind else "",
-        "categories": [(c, *CATEGORY_TEXT[c]) for c in consent.categories if c in CATEGORY_TEXT],
+        "categories": [(c, *CATEGORY_TEXT[c]) for c in ordered(consent.categories)],
         "purpose": consent.purpose,
         "purpose_label": PURPOSE_LABELS[Purpose(consent.purpose)],
         "purpose_note": consent.purpose_note,
         "starts": _beijing(clock.now()),
         "expires": _beijing(consent.expires_at),
-        "status": status.value,
+        "consent_status": status.value,
         "status_label": STATUS_LABELS[status],
         "awaiting": status is ConsentStatus.AWAITING_AUTHORISATION,
     }

@@ -20,6 +20,7 @@ from consent.models import PURPOSE_LABELS, STATUS_LABELS, Consent, ConsentStatus
 from credit import clock
 from credit import service as credit_service
 from credit.models import Subject
+from credit.report import ordered
 
 blp = Blueprint(
     "consents",
@@ -55,7 +56,7 @@ def consent_view(consent: Consent, subject_id: str) -> dict[str, Any]:
         "status": status.value,
         "status_label": STATUS_LABELS[status],
         "subject_id": subject_id,
-        "categories": list(consent.categories),
+        "categories": ordered(consent.categories),
         "purpose": consent.purpose,
         "purpose_label": PURPOSE_LABELS[Purpose(consent.purpose)],
         "purpose_note": consent.purpose_note,
