@@ -90,8 +90,9 @@ class World:
     ) -> Party:
         if scopes is None:
             scopes = {
-                "government": tuple(f"credit.{c}" for c in ALL_CATEGORIES),
-                "judicial": tuple(f"credit.{c}" for c in ALL_CATEGORIES),
+                # Officials hold the scopes of the categories granted at registration.
+                "government": tuple(f"credit.{c}" for c in categories),
+                "judicial": tuple(f"credit.{c}" for c in categories),
                 "department": ("records.write", "objections.resolve"),
                 "admin": ("admin",),
             }.get(kind, PARTNER_SCOPES)
