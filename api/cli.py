@@ -95,6 +95,68 @@ def seed(demo: bool, entities: int, persons: int | None, as_of: Any) -> None:
         f"{report.records:,} records and {report.changes:,} change-feed entries "
         f"in {report.seconds:.1f} s."
     )
+    if entities:
+        _demo_parties(app)
+
+
+def _demo_parties(app: Any) -> None:
+    """A demo bank, court and subject account, printed once (and kept in the instance folder)."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from auth import service
+    from auth.scopes import CATEGORY_SCOPES
+    from credit.models import Subject, SubjectKind
+
+    platform = _platform(app)
+    with _session(app) as session:
+        entity = session.scalars(
+            select(Subject).where(Subject.kind == SubjectKind.ENTERPRISE.value).order_by(Subject.id)
+        ).first()
+        if entity is None:
+            return
+        bank = service.create_client(
+            db_session=session,
+            hasher=platform.oauth.hasher,
+            name="演示银行 Demo Bank",
+            kind="bank",
+            scopes=("consents.request", *CATEGORY_SCOPES),
+        )
+        court = service.create_client(
+            db_session=session,
+            hasher=platform.oauth.hasher,
+            name="周村区人民法院（演示）Demo Court",
+            kind="judicial",
+            scopes=("credit.basic", "credit.judicial"),
+            categories=("basic", "judicial"),
+        )
+        password = secrets.token_urlsafe(12)
+        account = service.create_account(
+            db_session=session, identities=platform.identities, password=password, uscc=entity.uscc
+        )
+        session.commit()
+        demo = {
+            "bank": {"client_id": bank.client.client_id, "client_secret": bank.client_secret},
+            "court": {"client_id": court.client.client_id, "client_secret": court.client_secret},
+            "subject": {
+                "username": account.username,
+                "password": password,
+                "subject_id": entity.subject_id,
+                "name": entity.name,
+            },
+        }
+    path = Path(app.instance_path) / "demo-credentials.json"
+    path.write_text(json.dumps(demo, ensure_ascii=False, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+    click.echo("Demo parties (also in " + str(path) + "):")
+    click.echo(
+        f"  bank    client_id {demo['bank']['client_id']}  secret {demo['bank']['client_secret']}"
+    )
+    click.echo(
+        f"  court   client_id {demo['court']['client_id']}  secret {demo['court']['client_secret']}"
+    )
+    click.echo(f"  subject username {account.username}  password {password}  ({entity.name})")
 
 
 @main.command()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +40,12 @@ def test_seed_then_serve_with_gunicorn(live_env: dict[str, str], tmp_path: Path)
         check=True,
     )
     assert "Loaded 60 legal persons, 6 natural persons" in seeded.stdout
+    assert "Demo parties" in seeded.stdout
+    credentials = tmp_path / "instance" / "demo-credentials.json"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    demo = json.loads(credentials.read_text(encoding="utf-8"))
+    assert demo["bank"]["client_secret"] in seeded.stdout
+    assert demo["subject"]["password"] in seeded.stdout
     again = subprocess.run(
         [XINYONG, "seed", "--demo", "--entities", "60"],
         env=live_env,
@@ -79,6 +87,18 @@ def test_seed_then_serve_with_gunicorn(live_env: dict[str, str], tmp_path: Path)
         assert json.loads(body)["uscc"] == items[0]["uscc"]
         assert _get(f"{base}/v1/public/entities/123")[0] == 400
         assert _get(f"{base}/readyz")[0] == 200
+        # The demo bank printed by the seed gets tokens.
+        bank = demo["bank"]
+        token = urllib.request.Request(
+            f"{base}/oauth/token",
+            data=b"grant_type=client_credentials",
+            headers={
+                "Authorization": "Basic "
+                + base64.b64encode(f"{bank['client_id']}:{bank['client_secret']}".encode()).decode()
+            },
+        )
+        with urllib.request.urlopen(token, timeout=10) as answer:  # noqa: S310  (loopback)
+            assert json.loads(answer.read())["token_type"] == "Bearer"
         status, headers, body = _get(f"{base}/docs/")
         assert status == 200
         assert b"swagger-ui-bundle.js" in body
