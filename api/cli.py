@@ -107,13 +107,21 @@ def _demo_parties(app: Any) -> None:
 
     from auth import service
     from auth.scopes import CATEGORY_SCOPES
-    from credit.models import Subject, SubjectKind
+    from credit.models import Record, Subject, SubjectKind
 
     platform = _platform(app)
     with _session(app) as session:
-        entity = session.scalars(
-            select(Subject).where(Subject.kind == SubjectKind.ENTERPRISE.value).order_by(Subject.id)
-        ).first()
+        # An enterprise with a penalty on record, so that its report has something to show.
+        enterprises = select(Subject).where(Subject.kind == SubjectKind.ENTERPRISE.value)
+        entity = (
+            session.scalars(
+                enterprises.join(Record, Record.subject_pk == Subject.id)
+                .where(Record.kind == "penalty")
+                .order_by(Subject.id.desc())
+                .limit(1)
+            ).first()
+            or session.scalars(enterprises.order_by(Subject.id.desc())).first()
+        )
         if entity is None:
             return
         bank = service.create_client(

@@ -23,6 +23,7 @@ from auth.models import (
     TokenRevocation,
 )
 from auth.scopes import CATEGORIES, CATEGORY_KINDS, SCOPES_BY_KIND
+from consent import service as consent_service
 from consent.access_log import Reader
 from consent.service import Partner
 from credit import clock, identifiers
@@ -169,6 +170,7 @@ def set_client_status(*, db_session: Session, client_id: str, status: ClientStat
             .where(RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=clock.now())
         )
+        consent_service.end_for_partner(db_session=db_session, client_id=client_id)
     db_session.flush()
     return client
 

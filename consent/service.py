@@ -273,8 +273,12 @@ def reject(*, db_session: Session, consent: Consent) -> Consent:
     return _decide(db_session, consent, ConsentStatus.REJECTED, ledger.LedgerEvent.REJECTED)
 
 
-def revoke(*, db_session: Session, consent: Consent) -> Consent:
-    """The subject withdraws a consent, pending or authorised; the next read is refused."""
+def revoke(*, db_session: Session, consent: Consent, by: str = "subject") -> Consent:
+    """The subject withdraws a consent, pending or authorised; the next read is refused.
+
+    `by` names who ended it in the ledger: the subject, or the register when the partner's
+    registration is revoked.
+    """
     now = clock.now()
     status = consent.status_at(now)
     if status not in (ConsentStatus.AUTHORISED, ConsentStatus.AWAITING_AUTHORISATION):
@@ -285,10 +289,29 @@ def revoke(*, db_session: Session, consent: Consent) -> Consent:
         db_session=db_session,
         consent_id=consent.consent_id,
         event=ledger.LedgerEvent.REVOKED,
-        payload=_payload(consent, _subject_id(db_session, consent)),
+        payload=_payload(consent, _subject_id(db_session, consent), revoked_by=by),
     )
     db_session.flush()
     return consent
+
+
+def end_for_partner(*, db_session: Session, client_id: str) -> int:
+    """End every live consent of a partner whose registration is revoked (DESIGN.md §5)."""
+    now = clock.now()
+    live = db_session.scalars(
+        select(Consent)
+        .where(
+            Consent.client_id == client_id,
+            Consent.status.in_(
+                [ConsentStatus.AUTHORISED.value, ConsentStatus.AWAITING_AUTHORISATION.value]
+            ),
+            Consent.expires_at > now,
+        )
+        .order_by(Consent.id)
+    ).all()
+    for consent in live:
+        revoke(db_session=db_session, consent=consent, by="register")
+    return len(live)
 
 
 def issue_token(*, db_session: Session, consent: Consent, hash_token: TokenHasher) -> str:

@@ -274,3 +274,24 @@ def test_a_suspended_partner_cannot_be_approved(db_session: Session, subject: Su
 
     assert consent.status == "awaiting_authorisation"
     assert _events(db_session, consent) == ["requested"]
+
+
+def test_a_revoked_partner_s_consents_end(db_session: Session, subject: Subject) -> None:
+    authorised = _request(db_session, subject, expires_at=NOW + timedelta(days=10))
+    service.approve(db_session=db_session, consent=authorised, partner=BANK)
+    pending = _request(db_session, subject, expires_at=NOW + timedelta(days=10))
+    rejected = _request(db_session, subject, expires_at=NOW + timedelta(days=10))
+    service.reject(db_session=db_session, consent=rejected)
+
+    assert service.end_for_partner(db_session=db_session, client_id=BANK.client_id) == 2
+
+    assert authorised.status == pending.status == "revoked"
+    assert rejected.status == "rejected"
+    assert _events(db_session, authorised) == ["requested", "authorised", "revoked"]
+    entry = db_session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.consent_id == pending.consent_id)
+        .order_by(LedgerEntry.seq.desc())
+    ).first()
+    assert entry is not None
+    assert entry.payload["revoked_by"] == "register"
