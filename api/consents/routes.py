@@ -16,9 +16,11 @@ from api.context import current_client, db_session, platform
 from api.extensions import Blueprint
 from auth import service as auth_service
 from consent import service
+from consent.errors import InvalidConsentRequest
 from consent.models import PURPOSE_LABELS, STATUS_LABELS, Consent, ConsentStatus, Purpose
 from credit import clock
 from credit import service as credit_service
+from credit.identifiers import InvalidIdentifier
 from credit.models import Subject
 from credit.report import ordered
 
@@ -78,15 +80,19 @@ def _partner_view(consent: Consent, subject_id: str) -> dict[str, Any]:
 
 def _subject_of(body: dict[str, Any]) -> Subject:
     session = db_session()
-    if "uscc" in body:
-        code = credit_service.check_uscc(db_session=session, raw=body["uscc"])
-        return credit_service.get_entity_or_raise(db_session=session, uscc=code)
-    return credit_service.natural_person(
-        db_session=session,
-        identities=platform().identities,
-        id_number=body["id_number"],
-        name=body["name"],
-    )
+    field = "subject.uscc" if "uscc" in body else "subject.id_number"
+    try:
+        if "uscc" in body:
+            code = credit_service.check_uscc(db_session=session, raw=body["uscc"])
+            return credit_service.get_entity_or_raise(db_session=session, uscc=code)
+        return credit_service.natural_person(
+            db_session=session,
+            identities=platform().identities,
+            id_number=body["id_number"],
+            name=body["name"],
+        )
+    except InvalidIdentifier as error:
+        raise InvalidConsentRequest({field: [str(error)]}) from error
 
 
 @blp.route("")

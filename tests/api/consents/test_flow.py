@@ -210,6 +210,14 @@ def test_a_natural_person_is_asked_by_identity_number(world: World) -> None:
     wrong = dict(body, subject={"id_number": "110105194912310021", "name": "张三"})
     refused = world.http.post("/v1/consents", json=wrong, headers=bank.headers())
     assert refused.status_code == 400
+    assert "check character" in refused.json["errors"]["subject.id_number"][0]  # type: ignore[index]
+    assert "110105194912310021" not in refused.get_data(as_text=True)
+    bad_code = dict(body, subject={"uscc": "91110000600037341M"})
+    refused = world.http.post("/v1/consents", json=bad_code, headers=bank.headers())
+    assert refused.status_code == 400
+    assert "subject.uscc" in refused.json["errors"]  # type: ignore[index]
+    unknown = dict(body, subject={"uscc": "91110000600037341L"})
+    assert world.http.post("/v1/consents", json=unknown, headers=bank.headers()).status_code == 404
 
 
 def test_receipts_verify_with_the_published_keys(world: World) -> None:
