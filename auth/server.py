@@ -29,7 +29,7 @@ from authlib.oauth2.rfc6749 import (
     list_to_scope,
     scope_to_list,
 )
-from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -254,7 +254,16 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         return JWTAccessTokenClaims(token.claims, token.header, options)
 
     def validate_token(self, token: Any, scopes: Any, request: Any, **kwargs: Any) -> None:
-        super().validate_token(token, scopes, request, **kwargs)
+        try:
+            super().validate_token(token, scopes, request, **kwargs)
+        except InsufficientScopeError:
+            # A revoked token, or a suspended client's, is invalid (401) before it is short of
+            # a scope (403): RFC 6750 §3.1.
+            self._refuse_if_revoked(token)
+            raise
+        self._refuse_if_revoked(token)
+
+    def _refuse_if_revoked(self, token: Any) -> None:
         if service.token_is_revoked(
             db_session=self.settings.session(), jti=token["jti"], client_id=token["client_id"]
         ):

@@ -325,6 +325,20 @@ def test_insufficient_scope_has_a_bearer_challenge(
     assert 'error="insufficient_scope"' in challenge
 
 
+def test_a_revoked_token_short_of_the_scope_is_401_not_403(
+    client: FlaskClient, bank: tuple[str, str]
+) -> None:
+    token = access_token(client, *bank)
+    assert (
+        client.post("/oauth/revoke", data={"token": token}, headers=basic(*bank)).status_code == 200
+    )
+
+    response = client.get(ADMIN, headers=bearer(token))
+
+    # RFC 6750 §3.1: a revoked token is invalid before it is short of a scope.
+    assert_invalid_token(response)
+
+
 def test_partner_token_cannot_read_me(client: FlaskClient, bank: tuple[str, str]) -> None:
     response = client.get("/v1/me", headers=bearer(access_token(client, *bank)))
 
