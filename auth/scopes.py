@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-CATEGORIES: tuple[str, ...] = (
-    "basic",
-    "administrative",
-    "lists",
-    "tax",
-    "judicial",
-    "social_insurance",
-)
+from credit.disclosure import CATEGORIES
+
 CATEGORY_SCOPES: tuple[str, ...] = tuple(f"credit.{c}" for c in CATEGORIES)
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {

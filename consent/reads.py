@@ -24,9 +24,10 @@ from consent.errors import (
     ScopeMissing,
 )
 from consent.models import ReadBasis
+from credit.disclosure import CATEGORIES
 from credit.errors import SubjectNotFound
 from credit.models import Subject
-from credit.report import CATEGORIES, ordered
+from credit.report import ordered
 
 OFFICIAL_KINDS = frozenset({"government", "judicial"})
 SELF_KINDS = frozenset({"first_party"})

@@ -21,16 +21,9 @@ from consent import ledger
 from consent.errors import ConsentConflict, ConsentDenied, ConsentNotFound, InvalidConsentRequest
 from consent.models import Consent, ConsentStatus, Purpose
 from credit import clock
+from credit.disclosure import CATEGORIES
 from credit.models import Subject
 
-CATEGORIES: tuple[str, ...] = (
-    "basic",
-    "administrative",
-    "lists",
-    "tax",
-    "judicial",
-    "social_insurance",
-)
 PARTNER_KINDS = frozenset(
     {"bank", "microcredit", "guarantee", "rating_agency", "credit_service_agency"}
 )

@@ -14,6 +14,17 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from credit.models import LEGAL_PERSON_KINDS, Record, RecordKind, RecordStatus, Subject
 
+# The data categories of restricted reads (DESIGN.md §4), in the order reports list them; the
+# OAuth scope of each is `credit.<category>`.
+CATEGORIES: tuple[str, ...] = (
+    "basic",
+    "administrative",
+    "lists",
+    "tax",
+    "judicial",
+    "social_insurance",
+)
+
 CATEGORY_OF_KIND: dict[RecordKind, str] = {
     RecordKind.LICENSE: "administrative",
     RecordKind.PENALTY: "administrative",

@@ -13,18 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit.disclosure import CATEGORY_OF_KIND, is_public
+from credit.disclosure import CATEGORIES, CATEGORY_OF_KIND, is_public
 from credit.models import Record, RecordKind, RecordStatus, Subject, SubjectKind
 
-# The order of the sections in a report, and of categories everywhere they are listed.
-CATEGORIES: tuple[str, ...] = (
-    "basic",
-    "administrative",
-    "lists",
-    "tax",
-    "judicial",
-    "social_insurance",
-)
 _KINDS_OF: dict[str, list[str]] = {
     category: [k.value for k, c in CATEGORY_OF_KIND.items() if c == category]
     for category in CATEGORIES
@@ -85,7 +76,8 @@ def _basic(subject: Subject, read_id_number: IdNumberReader) -> dict[str, Any]:
     }
 
 
-def _record(record: Record, subject: Subject, today: date) -> dict[str, Any]:
+def record_fields(record: Record) -> dict[str, Any]:
+    """A record as the API shows it, in public views and in reports."""
     return {
         "record_id": record.record_id,
         "kind": record.kind,
@@ -95,10 +87,13 @@ def _record(record: Record, subject: Subject, today: date) -> dict[str, Any]:
         "decided_on": record.decided_on,
         "department": record.department,
         "publish_until": record.publish_until,
-        "public": is_public(record, subject, today),
         "disputed": record.disputed,
         "details": record.details,
     }
+
+
+def _record(record: Record, subject: Subject, today: date) -> dict[str, Any]:
+    return {**record_fields(record), "public": is_public(record, subject, today)}
 
 
 def build(

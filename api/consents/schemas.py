@@ -10,7 +10,7 @@ from api.pagination import next_cursor_field
 from api.public.schemas import EXAMPLE_USCC, AwareDateTime
 from auth.models import ClientKind
 from consent.models import ConsentStatus, Purpose
-from credit.report import CATEGORIES
+from credit.disclosure import CATEGORIES
 
 EXAMPLE_CONSENT_ID = "con_5d0c8a1f2e3b4a697c81"
 EXAMPLE_SUBJECT_ID = "sub_3f9a0c2e7b1d4a6f8e20"

@@ -21,7 +21,8 @@ from api.public.schemas import (
     PublicRecordPageSchema,
 )
 from credit import clock, service
-from credit.models import Record, Subject
+from credit.models import Subject
+from credit.report import record_fields
 
 T = TypeVar("T")
 
@@ -55,21 +56,6 @@ def _entity_summary(subject: Subject) -> dict[str, Any]:
         "status": subject.status,
         "status_label": subject.status_label,
         "address": subject.address,
-    }
-
-
-def _public_record(record: Record) -> dict[str, Any]:
-    return {
-        "record_id": record.record_id,
-        "kind": record.kind,
-        "kind_label": record.kind_label,
-        "document_no": record.document_no,
-        "title": record.title,
-        "decided_on": record.decided_on,
-        "department": record.department,
-        "publish_until": record.publish_until,
-        "disputed": record.disputed,
-        "details": record.details,
     }
 
 
@@ -176,7 +162,7 @@ class EntityRecords(MethodView):
         rows, next_cursor = page_of(
             rows, page_size, "records", filters, lambda r: [r.decided_on.isoformat(), r.id]
         )
-        return {"items": [_public_record(r) for r in rows], "next_cursor": next_cursor}
+        return {"items": [record_fields(r) for r in rows], "next_cursor": next_cursor}
 
 
 @blp.route("/changes")

@@ -8,8 +8,8 @@ import marshmallow as ma
 
 from api.errors import ProblemSchema
 from api.public.schemas import MoneySchema, PublicRecordSchema
+from credit.disclosure import CATEGORIES
 from credit.models import RecordKind, SubjectKind
-from credit.report import CATEGORIES
 
 EXAMPLE_SUBJECT_ID = "sub_3f9a0c2e7b1d4a6f8e20"
 
