@@ -183,6 +183,8 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
 
     app = create_app()
     upgrade(_platform(app).db.engine)  # type: ignore[arg-type]
+    # Make the first signing key here, once, rather than in several workers at once.
+    _platform(app).oauth.keys.signing_keyset()
     worker_count = workers or min(2 * (os.cpu_count() or 1) + 1, 8)
     # prometheus_client picks its multiprocess mode when imported, so the workers must start in
     # a fresh interpreter that sees the directory: exec gunicorn rather than embed it.

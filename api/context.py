@@ -78,8 +78,9 @@ def current_client() -> Client:
     from flask import g
 
     if "client" not in g:
-        client = auth_service.get_client(
-            db_session=db_session(), client_id=str(current_token()["client_id"])
+        token = current_token()
+        client = getattr(token, "client", None) or auth_service.get_client(
+            db_session=db_session(), client_id=str(token["client_id"])
         )
         if client is None:  # deleted since the token was checked: as good as revoked
             raise NotAReader("unknown")

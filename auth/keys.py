@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jws
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from auth.models import SigningKey
@@ -26,6 +26,7 @@ from credit import clock
 ALGORITHM = "ES256"
 _AAD = b"xinyong:signing-key:v1"
 _NONCE = 12
+_FIRST_KEY_LOCK = 370306_0001  # an advisory-lock id of our own (PostgreSQL)
 
 
 def _seal(key: bytes, plaintext: bytes) -> bytes:
@@ -88,8 +89,7 @@ class KeyStore:
                 .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
             ).all()
             if not rows:
-                rows = [rotate(db_session=session, keystore_key=self._keystore_key)]
-                session.commit()
+                rows = [self._first_key(session)]
             newest = rows[0]
             pem = _open(self._keystore_key, newest.private_key_ciphertext)
             self._signing = ECKey.import_key(
@@ -97,6 +97,22 @@ class KeyStore:
             )
             self._public = KeySet([ECKey.import_key(dict(r.public_jwk)) for r in rows])
         self._loaded_at = time.monotonic()
+
+    def _first_key(self, session: Session) -> SigningKey:
+        """The first signing key, made by one process only even when several start at once."""
+        if session.get_bind().dialect.name == "postgresql":
+            # Two processes starting on an empty table would each make a key and refuse the
+            # other's tokens; the second one waits here, then finds the first one's key.
+            session.execute(select(func.pg_advisory_xact_lock(_FIRST_KEY_LOCK)))
+            existing = session.scalars(
+                select(SigningKey).where(SigningKey.retired_at.is_(None))
+            ).first()
+            if existing is not None:
+                session.commit()
+                return existing
+        key = rotate(db_session=session, keystore_key=self._keystore_key)
+        session.commit()
+        return key
 
     def _ensure(self, *, force: bool = False) -> None:
         age = time.monotonic() - self._loaded_at

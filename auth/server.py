@@ -264,10 +264,13 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         self._refuse_if_revoked(token)
 
     def _refuse_if_revoked(self, token: Any) -> None:
-        if service.token_is_revoked(
+        client = service.token_client(
             db_session=self.settings.session(), jti=token["jti"], client_id=token["client_id"]
-        ):
+        )
+        if client is None:
             raise InvalidTokenError(description="The token was revoked.", realm=self.realm)
+        # The handler's `current_client()` reads it from here rather than from the database.
+        token.client = client
 
 
 def _record_issued(settings: Settings, token: dict[str, Any], request: Any) -> None:

@@ -290,17 +290,25 @@ def revoke_refresh_family(*, db_session: Session, family_id: str) -> None:
     db_session.flush()
 
 
-def token_is_revoked(*, db_session: Session, jti: str, client_id: str) -> bool:
-    """Whether a token or its client was revoked or suspended: one round trip."""
+def token_client(*, db_session: Session, jti: str, client_id: str) -> Client | None:
+    """The client of a token that stands (not revoked, its client active), else None.
+
+    One round trip, and the handler gets the client's row without asking again.
+    """
     row = db_session.execute(
-        select(Client.status, exists().where(TokenRevocation.jti == jti)).where(
+        select(Client, exists().where(TokenRevocation.jti == jti)).where(
             Client.client_id == client_id
         )
     ).one_or_none()
     if row is None:
-        return True
-    status, revoked = row
-    return bool(revoked) or status != ClientStatus.ACTIVE
+        return None
+    client, revoked = row
+    return None if revoked or not client.is_active else client
+
+
+def token_is_revoked(*, db_session: Session, jti: str, client_id: str) -> bool:
+    """Whether a token or its client was revoked or suspended."""
+    return token_client(db_session=db_session, jti=jti, client_id=client_id) is None
 
 
 def partner_of(client: Client) -> Partner:

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from consent.models import AccessLogEntry, ReadBasis
@@ -43,23 +43,26 @@ def record(
     consent_id: str | None = None,
     legal_basis: str | None = None,
     request_id: str | None = None,
-) -> AccessLogEntry:
-    """Add the entry of one read; the caller commits it before answering."""
-    entry = AccessLogEntry(
-        report_no=report_no,
-        subject_pk=subject.id,
-        client_id=reader.client_id,
-        client_name=reader.name,
-        client_kind=reader.kind,
-        basis=basis.value,
-        consent_id=consent_id,
-        legal_basis=legal_basis,
-        categories=list(categories),
-        request_id=request_id,
-        at=clock.now(),
+) -> None:
+    """Write the entry of one read; the caller commits it before answering.
+
+    A plain INSERT rather than the unit of work: this runs on every restricted read.
+    """
+    db_session.execute(
+        insert(AccessLogEntry).values(
+            report_no=report_no,
+            subject_pk=subject.id,
+            client_id=reader.client_id,
+            client_name=reader.name,
+            client_kind=reader.kind,
+            basis=basis.value,
+            consent_id=consent_id,
+            legal_basis=legal_basis,
+            categories=list(categories),
+            request_id=request_id,
+            at=clock.now(),
+        )
     )
-    db_session.add(entry)
-    return entry
 
 
 def list_for_subject(

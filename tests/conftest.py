@@ -8,8 +8,10 @@ of the session); without it the suite runs on a SQLite file, the embedded defaul
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -114,3 +116,24 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
 @pytest.fixture
 def instance_path(tmp_path: Path) -> Path:
     return tmp_path / "instance"
+
+
+@pytest.fixture
+def fresh_engine(engine: Engine, is_postgres: bool, tmp_path: Any) -> Iterator[Engine]:
+    """An empty database of the kind under test: a SQLite file, or a new PostgreSQL database."""
+    if not is_postgres:
+        fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+        yield fresh
+        fresh.dispose()
+        return
+    name = f"xinyong_mig_{secrets.token_hex(6)}"
+    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    fresh = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield fresh
+    finally:
+        fresh.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -3,8 +3,6 @@ the name-grams function and the GIN index behind Chinese substring search."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +12,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from api.database import make_engine
 from api.migrate import alembic_config, is_current, target_metadata, upgrade
 
 TABLES = {"subjects", "records", "record_changes", "legacy_uscc_allowlist"}
@@ -56,27 +53,6 @@ def _downgrade(engine: Engine, revision: str = "base") -> None:
 def _revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
-
-
-@pytest.fixture
-def fresh_engine(engine: Engine, is_postgres: bool, tmp_path: Any) -> Iterator[Engine]:
-    """An empty database of the kind under test: a SQLite file, or a new PostgreSQL database."""
-    if not is_postgres:
-        fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-        yield fresh
-        fresh.dispose()
-        return
-    name = f"xinyong_mig_{secrets.token_hex(6)}"
-    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    fresh = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield fresh
-    finally:
-        fresh.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_models_match_the_migrations(engine: Engine) -> None:
