@@ -76,24 +76,35 @@ class Connection:
 
 
 def drive(
-    base_url: str, count: int, concurrency: int, call: Callable[[Connection, int], tuple[int, bool]]
+    base_url: str,
+    count: int | None,
+    concurrency: int,
+    call: Callable[[Connection, int], tuple[int, bool]],
+    *,
+    seconds: float | None = None,
 ) -> tuple[Samples, float]:
-    """Make `count` calls from `concurrency` threads, each on its own connection.
+    """Make `count` calls, or calls for `seconds`, from `concurrency` threads, each on its own
+    connection.
 
     `call(connection, i)` performs the i-th request and answers (status, ok); only ok requests
     count towards the latencies. Returns the samples and the wall time.
     """
+    if (count is None) == (seconds is None):
+        raise ValueError("give either a count of calls or a duration")
     samples = Samples()
     lock = threading.Lock()
-    remaining = list(range(count - 1, -1, -1))
+    issued = iter(range(count if count is not None else 10**12))
+    deadline = time.perf_counter() + seconds if seconds is not None else None
+
+    def next_call() -> int | None:
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None
+        with lock:
+            return next(issued, None)
 
     def worker() -> None:
         connection = Connection(base_url)
-        while True:
-            with lock:
-                if not remaining:
-                    return
-                i = remaining.pop()
+        while (i := next_call()) is not None:
             started = time.perf_counter()
             try:
                 status, ok = call(connection, i)

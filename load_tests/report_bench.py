@@ -37,7 +37,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -47,7 +46,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from load_tests.common import Connection, Samples, is_loopback, report
+from load_tests.common import Connection, drive, is_loopback, report
 
 CATEGORIES = ("basic", "administrative", "lists", "tax", "judicial", "social_insurance")
 BANK_SCOPES = " ".join(["consents.request", *(f"credit.{c}" for c in CATEGORIES)])
@@ -344,45 +343,6 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def drive_for(
-    base_url: str,
-    seconds: float,
-    concurrency: int,
-    call: Callable[[Connection, int], tuple[int, bool]],
-) -> tuple[Samples, float]:
-    """Like `common.drive`, for a fixed time rather than a fixed count of calls."""
-    samples = Samples()
-    lock = threading.Lock()
-    counter = iter(range(10**12))
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> None:
-        connection = Connection(base_url)
-        while time.perf_counter() < deadline:
-            with lock:
-                i = next(counter)
-            started = time.perf_counter()
-            try:
-                status, ok = call(connection, i)
-            except (http.client.HTTPException, OSError):
-                status, ok = 0, False
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                samples.statuses[status] = samples.statuses.get(status, 0) + 1
-                if ok:
-                    samples.latencies.append(elapsed)
-                else:
-                    samples.failures += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples, time.perf_counter() - started
-
-
 def single_reads(
     subjects: list[dict[str, str]], token: str, picks: list[list[int]]
 ) -> Callable[[Connection, int], tuple[int, bool]]:
@@ -484,8 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         operations = operations[:1] if args.operations == "single" else operations[1:]
     for name, call in operations:
         if args.warmup > 0:
-            drive_for(base_url, args.warmup, args.concurrency, call)
-        samples, wall = drive_for(base_url, args.duration, args.concurrency, call)
+            drive(base_url, None, args.concurrency, call, seconds=args.warmup)
+        samples, wall = drive(base_url, None, args.concurrency, call, seconds=args.duration)
         report(name, samples, wall, print)
         if samples.failures:
             print(f"{'':<28} statuses {dict(sorted(samples.statuses.items()))}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from load_tests import common
 from load_tests.common import is_loopback, percentile
 
 
@@ -36,3 +39,39 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 99) == 99.0
     assert percentile(values, 100) == 100.0
     assert percentile([7.0], 99) == 7.0
+
+
+def _count_calls(count: int | None, seconds: float | None) -> tuple[list[int], common.Samples]:
+    seen: list[int] = []
+
+    def call(_connection: common.Connection, i: int) -> tuple[int, bool]:
+        seen.append(i)
+        time.sleep(0.001)
+        return (200, True) if i % 5 else (503, False)
+
+    samples, _wall = common.drive("http://127.0.0.1:9", count, 3, call, seconds=seconds)
+    return seen, samples
+
+
+def test_drive_makes_exactly_count_calls() -> None:
+    seen, samples = _count_calls(20, None)
+
+    assert sorted(seen) == list(range(20))
+    assert samples.statuses == {200: 16, 503: 4}
+    assert samples.failures == 4
+    assert len(samples.latencies) == 16
+
+
+def test_drive_for_a_duration_stops_at_its_end() -> None:
+    started = time.perf_counter()
+    seen, samples = _count_calls(None, 0.2)
+
+    assert 0.2 <= time.perf_counter() - started < 2
+    assert seen
+    assert sorted(seen) == list(range(len(seen)))
+    assert samples.failures + len(samples.latencies) == len(seen)
+
+
+def test_drive_needs_a_count_or_a_duration() -> None:
+    with pytest.raises(ValueError, match="either"):
+        common.drive("http://127.0.0.1:9", None, 1, lambda _c, _i: (200, True))
