@@ -7,7 +7,7 @@ report leaves: when the entry cannot be written the read answers 503 and returns
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from flask import g, request
@@ -129,28 +129,34 @@ def _serve(grant: reads.ReadGrant, reader: access_log.Reader) -> dict[str, Any]:
             read_id_number=platform().identities.decrypt,
         )
     )
-    access_log.record(
-        db_session=db_session(),
-        subject=grant.subject,
-        reader=reader,
-        basis=grant.basis,
-        categories=grant.categories,
-        report_no=report_no,
-        consent_id=grant.consent_id,
-        legal_basis=grant.legal_basis,
-        request_id=g.get("request_id"),
-    )
+    try:
+        access_log.record(
+            db_session=db_session(),
+            subject=grant.subject,
+            reader=reader,
+            basis=grant.basis,
+            categories=grant.categories,
+            report_no=report_no,
+            consent_id=grant.consent_id,
+            legal_basis=grant.legal_basis,
+            request_id=g.get("request_id"),
+        )
+    except SQLAlchemyError as error:
+        _withhold(error)
     return body
 
 
+def _withhold(error: SQLAlchemyError) -> NoReturn:
+    db_session().rollback()
+    log.error("access log write failed; report withheld", exc_info=error)
+    raise AccessLogUnavailable from error
+
+
 def _commit_access_log() -> None:
-    session = db_session()
     try:
-        session.commit()
+        db_session().commit()
     except SQLAlchemyError as error:
-        session.rollback()
-        log.error("access log write failed; report withheld", exc_info=error)
-        raise AccessLogUnavailable from error
+        _withhold(error)
 
 
 def _unavailable() -> Any:
@@ -193,8 +199,8 @@ class SubjectReport(MethodView):
             ),
             hash_token=platform().oauth.hasher.hash,
         )
-        body = _serve(grant, auth_service.reader_of(current_client()))
         try:
+            body = _serve(grant, auth_service.reader_of(current_client()))
             _commit_access_log()
         except AccessLogUnavailable:
             return _unavailable()
@@ -222,8 +228,19 @@ class BatchReports(MethodView):
             raise NotAReader(client.kind)
         reader = auth_service.reader_of(client)
         hasher = platform().oauth.hasher.hash
+        try:
+            results = self._read_each(body["items"], reader, hasher)
+            _commit_access_log()
+        except AccessLogUnavailable:
+            return _unavailable()
+        return {"results": results}
+
+    @staticmethod
+    def _read_each(
+        items: list[dict[str, Any]], reader: access_log.Reader, hasher: Any
+    ) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
-        for item in body["items"]:
+        for item in items:
             try:
                 grant = reads.authorise(
                     db_session=db_session(),
@@ -237,8 +254,4 @@ class BatchReports(MethodView):
                 results.append({"status": status, "problem": document})
                 continue
             results.append({"status": 200, "report": _serve(grant, reader)})
-        try:
-            _commit_access_log()
-        except AccessLogUnavailable:
-            return _unavailable()
-        return {"results": results}
+        return results
