@@ -161,7 +161,15 @@ def problem_from_http_exception(error: HTTPException) -> Response:
     if "messages" in data or "errors" in data:
         raw = data.get("errors", data.get("messages"))
         if isinstance(raw, dict) and set(raw) <= set(_LOCATIONS):
-            raw = {k: v for loc in raw.values() for k, v in (loc or {}).items()}
+            # {location: {field: [msg]}}, or {location: [msg]} when the whole body is unreadable
+            # (webargs' "Invalid JSON body."): that one is keyed by the location itself.
+            raw = {
+                k: v
+                for location, messages in raw.items()
+                for k, v in (
+                    messages.items() if isinstance(messages, dict) else [(location, messages)]
+                )
+            }
         errors = _flatten_messages(raw)
         if "message" not in data:
             fields = ", ".join(sorted(errors))

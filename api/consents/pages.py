@@ -135,7 +135,8 @@ def _not_found() -> Response:
 )
 def consent_page(consent_id: str) -> Response:
     session_ = db_session()
-    consent_id = consent_id[:40]
+    if len(consent_id) > 40:
+        return _not_found()
     if request.method == "POST" and not csrf_valid():
         return page(
             "oauth_error.html", 400, error="表单已过期，请重试。The form expired; please try again."

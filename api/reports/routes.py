@@ -58,7 +58,8 @@ LEGAL_BASIS_HEADER = {
     "characters (UTF-8; or percent-encoded UTF-8 after the prefix `UTF-8''`, RFC 8187). "
     "Shown to the subject in their access log.",
     "schema": {"type": "string", "maxLength": 1600},
-    "example": "《中华人民共和国民事诉讼法》第二百五十四条，（2026）鲁0306执123号",
+    # Header examples must be ASCII (RFC 9110 §5.5): the percent-encoded form of 民事诉讼法.
+    "example": "UTF-8''%E6%B0%91%E4%BA%8B%E8%AF%89%E8%AE%BC%E6%B3%95",
 }
 SUBJECT_ID_PARAMETER = {
     "in": "path",

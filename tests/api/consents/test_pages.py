@@ -136,6 +136,8 @@ def test_another_subject_sees_no_such_request(app: Flask, world: World) -> None:
     assert "周村农商银行" not in refused.get_data(as_text=True)
     missing = browser.get("/consents/con_doesnotexist")
     assert missing.status_code == 404
+    too_long = _browser(app).get("/consents/" + "0" * 41)
+    assert too_long.status_code == 404
 
 
 def test_a_wrong_password_shows_the_form_again(app: Flask, world: World) -> None:

@@ -136,6 +136,15 @@ def test_batch_input_is_checked(world: World) -> None:
         response = world.http.post("/v1/subjects/reports:batch", json=body, headers=bank.headers())
         assert response.status_code == 400, body
         assert response.content_type == PROBLEM
+    for raw in (b"\x00", b"{", b"[1, 2"):
+        unreadable = world.http.post(
+            "/v1/subjects/reports:batch",
+            data=raw,
+            headers={**bank.headers(), "Content-Type": "application/json"},
+        )
+        assert unreadable.status_code == 400, raw
+        assert unreadable.content_type == PROBLEM
+        assert unreadable.json["errors"] == {"json": ["Invalid JSON body."]}  # type: ignore[index]
     court = world.party(kind="government", categories=("basic",))
     refused = world.http.post(
         "/v1/subjects/reports:batch", json={"items": [item]}, headers=court.headers()
