@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
-from tests.api.consents.conftest import SignedIn, World
+from tests.api.consents.conftest import Party, SignedIn, World
 from tests.auth.conftest import PASSWORD, csrf_from, unique_address
 
 
@@ -26,6 +27,13 @@ def _signed_in_page(browser: FlaskClient, url: str, owner: SignedIn) -> str:
     )
     assert after.status_code == 200, after.get_data(as_text=True)
     return after.get_data(as_text=True)
+
+
+def _status(world: World, bank: Party, asked: TestResponse) -> str:
+    """The consent's status as the partner that asked reads it."""
+    consent_id = asked.json["consent_id"]  # type: ignore[index]
+    response = world.http.get(f"/v1/consents/{consent_id}", headers=bank.headers())
+    return str(response.json["status"])  # type: ignore[index]
 
 
 def _path(authorize_url: str) -> str:
@@ -66,11 +74,7 @@ def test_the_page_explains_the_request_and_approval_works(app: Flask, world: Wor
     approved = browser.post(url, data={"decision": "approve", "csrf_token": csrf_from(page)})
     assert approved.status_code == 200
     assert "已授权" in approved.get_data(as_text=True)
-    status = world.http.get(
-        f"/v1/consents/{asked.json['consent_id']}",  # type: ignore[index]
-        headers=bank.headers(),
-    )
-    assert status.json["status"] == "authorised"  # type: ignore[index]
+    assert _status(world, bank, asked) == "authorised"
 
 
 def test_deny_rejects(app: Flask, world: World) -> None:
@@ -89,11 +93,7 @@ def test_deny_rejects(app: Flask, world: World) -> None:
     again = browser.post(url, data={"decision": "approve", "csrf_token": csrf_from(page)})
     assert again.status_code == 409  # decided once: the page says so and offers no form
     assert 'value="approve"' not in again.get_data(as_text=True)
-    status = world.http.get(
-        f"/v1/consents/{asked.json['consent_id']}",  # type: ignore[index]
-        headers=bank.headers(),
-    )
-    assert status.json["status"] == "rejected"  # type: ignore[index]
+    assert _status(world, bank, asked) == "rejected"
 
 
 def test_a_decision_without_the_csrf_token_changes_nothing(app: Flask, world: World) -> None:
@@ -107,11 +107,7 @@ def test_a_decision_without_the_csrf_token_changes_nothing(app: Flask, world: Wo
     for data in ({"decision": "approve"}, {"decision": "approve", "csrf_token": "forged"}):
         forged = browser.post(url, data=data)
         assert forged.status_code == 400
-    status = world.http.get(
-        f"/v1/consents/{asked.json['consent_id']}",  # type: ignore[index]
-        headers=bank.headers(),
-    )
-    assert status.json["status"] == "awaiting_authorisation"  # type: ignore[index]
+    assert _status(world, bank, asked) == "awaiting_authorisation"
 
 
 def test_another_subject_sees_no_such_request(app: Flask, world: World) -> None:
