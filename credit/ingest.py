@@ -1,0 +1,228 @@
+"""Ingestion of departments' records (API.md "Departments"): valid rows accepted, bad rows
+returned with their reasons, nothing lost and nothing doubled.
+
+A record is identified by (department, kind, document_no). Sending the same record again changes
+nothing (`duplicate`); sending other content under the same number is a conflict for that row,
+which names the record to correct instead. Each row is written in a savepoint, so a row that
+loses a race with a concurrent batch is re-read rather than failing the batch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credit import clock
+from credit.disclosure import PUBLIC_KINDS, category_of, publish_until
+from credit.models import (
+    LEGAL_PERSON_KINDS,
+    ChangeKind,
+    Record,
+    RecordChange,
+    RecordKind,
+    Subject,
+)
+from credit.personal_data import IdentityProtector
+from credit.records_input import Errors, RecordDraft, validate_record
+from credit.service import natural_person
+
+MAX_BATCH = 1000
+_LEGAL_PERSON_VALUES = frozenset(k.value for k in LEGAL_PERSON_KINDS)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A row stored now (`created`) or found stored already (`duplicate`)."""
+
+    index: int
+    record_id: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row not stored: 422-like field errors, or a 409 conflict with a stored record."""
+
+    index: int
+    status: int
+    errors: Errors
+
+
+@dataclass
+class BatchResult:
+    """What became of each row of a batch, in the order of the rows."""
+
+    records: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        """Rows stored by this batch."""
+        return sum(1 for r in self.records if r.outcome == "created")
+
+    @property
+    def duplicates(self) -> int:
+        """Rows that were stored already, unchanged."""
+        return sum(1 for r in self.records if r.outcome == "duplicate")
+
+
+def _content(draft: RecordDraft, subject: Subject) -> dict[str, Any]:
+    """What must match for a re-sent record to be the same record."""
+    return {
+        "subject_pk": subject.id,
+        "title": draft.title,
+        "decided_on": draft.decided_on,
+        "details": draft.details,
+        "publish_until": _publish_until(draft),
+    }
+
+
+def _publish_until(draft: RecordDraft) -> date | None:
+    return publish_until(
+        draft.kind, draft.decided_on, draft.details, requested_until=draft.publish_until
+    )
+
+
+def _stored_content(record: Record) -> dict[str, Any]:
+    return {
+        "subject_pk": record.subject_pk,
+        "title": record.title,
+        "decided_on": record.decided_on,
+        "details": record.details,
+        "publish_until": record.publish_until,
+    }
+
+
+def _subject(
+    db_session: Session, draft: RecordDraft, identities: IdentityProtector
+) -> Subject | Errors:
+    if draft.uscc is not None:
+        subject = db_session.scalars(
+            select(Subject).where(Subject.uscc == draft.uscc)
+        ).one_or_none()
+        if subject is None or subject.kind not in _LEGAL_PERSON_VALUES:
+            return {
+                "uscc": [
+                    f"No legal person is registered under {draft.uscc}: register it first "
+                    f"with PUT /v1/ingest/entities/{draft.uscc}."
+                ]
+            }
+        return subject
+    return natural_person(
+        db_session=db_session,
+        identities=identities,
+        id_number=draft.id_number or "",
+        name=draft.name or "",
+    )
+
+
+def _conflict(existing: Record) -> Errors:
+    return {
+        "document_no": [
+            f"Already published with other content as {existing.record_id}: to change it, "
+            f"send the corrected record with PUT /v1/ingest/records/{existing.record_id}."
+        ]
+    }
+
+
+def ingest_records(
+    *,
+    db_session: Session,
+    department: str,
+    rows: Sequence[Any],
+    identities: IdentityProtector,
+    legacy_allowed: Collection[str] = (),
+) -> BatchResult:
+    """Store the valid rows of a batch for `department` (the caller commits)."""
+    if len(rows) > MAX_BATCH:
+        raise ValueError(f"a batch holds at most {MAX_BATCH} records")
+    today = clock.today()
+    result = BatchResult()
+    seen: dict[tuple[str, str], tuple[Record, dict[str, Any]]] = {}
+    for index, raw in enumerate(rows):
+        draft, errors = validate_record(raw, today=today, legacy_allowed=legacy_allowed)
+        if draft is None:
+            result.rejected.append(Rejected(index, 422, errors))
+            continue
+        subject = _subject(db_session, draft, identities)
+        if isinstance(subject, dict):
+            result.rejected.append(Rejected(index, 422, subject))
+            continue
+        content = _content(draft, subject)
+        key = (draft.kind, draft.document_no)
+        existing = seen.get(key)
+        if existing is None:
+            stored = db_session.scalars(
+                select(Record).where(
+                    Record.department == department,
+                    Record.kind == draft.kind,
+                    Record.document_no == draft.document_no,
+                )
+            ).one_or_none()
+            if stored is not None:
+                existing = (stored, _stored_content(stored))
+        if existing is not None:
+            record, stored_content = existing
+            if stored_content == content:
+                result.records.append(Accepted(index, record.record_id, "duplicate"))
+            else:
+                result.rejected.append(Rejected(index, 409, _conflict(record)))
+            continue
+        created = _store(db_session, department, draft, subject)
+        if created is None:  # lost a race with a concurrent batch: judge against the winner
+            winner = db_session.scalars(
+                select(Record).where(
+                    Record.department == department,
+                    Record.kind == draft.kind,
+                    Record.document_no == draft.document_no,
+                )
+            ).one()
+            same = _stored_content(winner) == content
+            if same:
+                result.records.append(Accepted(index, winner.record_id, "duplicate"))
+            else:
+                result.rejected.append(Rejected(index, 409, _conflict(winner)))
+            continue
+        seen[key] = (created, content)
+        result.records.append(Accepted(index, created.record_id, "created"))
+    return result
+
+
+def _store(
+    db_session: Session, department: str, draft: RecordDraft, subject: Subject
+) -> Record | None:
+    """Insert one record (and its change-feed entry) in a savepoint; None on a duplicate key."""
+    now = clock.now()
+    record = Record(
+        record_id=f"rec_{secrets.token_hex(10)}",
+        subject_pk=subject.id,
+        kind=draft.kind,
+        category=category_of(draft.kind),
+        department=department,
+        document_no=draft.document_no,
+        title=draft.title,
+        decided_on=draft.decided_on,
+        publish_until=_publish_until(draft),
+        details=draft.details,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with db_session.begin_nested():
+            db_session.add(record)
+            db_session.flush()
+            if subject.is_legal_person and RecordKind(draft.kind) in PUBLIC_KINDS:
+                db_session.add(
+                    RecordChange(record_pk=record.id, change=ChangeKind.PUBLISHED.value, at=now)
+                )
+                db_session.flush()
+    except IntegrityError:
+        return None
+    return record
