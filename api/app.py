@@ -19,6 +19,7 @@ from api.context import OAuthServices, Platform
 from api.database import Database
 from api.errors import register_error_handlers
 from api.extensions import Api
+from api.ingest.routes import blp as ingest_blp
 from api.me.routes import blp as me_blp
 from api.oauth.pages import SignInThrottle
 from api.oauth.routes import blp as oauth_blp
@@ -110,6 +111,8 @@ def create_app(
             },
         },
         SECRET_KEY=app.config["SECRET_KEY"],
+        # A full batch of 1,000 records is about 1 MB: more is refused with 413.
+        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 4 * 1024 * 1024,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -149,6 +152,7 @@ def create_app(
     api.register_blueprint(consent_pages_blp)
     api.register_blueprint(reports_blp)
     api.register_blueprint(me_blp)
+    api.register_blueprint(ingest_blp)
     api.register_blueprint(admin_blp)
     api.register_blueprint(ops_blp)
     docs.init_app(app)

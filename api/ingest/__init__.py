@@ -1,0 +1,1 @@
+"""Departments push records (API.md "Departments")."""
