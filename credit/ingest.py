@@ -226,3 +226,36 @@ def _store(
     except IntegrityError:
         return None
     return record
+
+
+@dataclass(frozen=True)
+class EntityDraft:
+    """A legal person's registration data as a department sends it (already validated)."""
+
+    name: str
+    kind: str
+    legal_representative: str | None = None
+    established_on: date | None = None
+    registered_capital_fen: int | None = None
+    registered_capital_currency: str | None = None
+    address: str | None = None
+    registration_authority: str | None = None
+    status: str | None = None
+    business_scope: str | None = None
+    contact_phone: str | None = None
+
+
+def put_entity(*, db_session: Session, uscc: str, draft: EntityDraft) -> tuple[Subject, bool]:
+    """Create or replace a legal person's registration data: (the entity, whether it is new)."""
+    if draft.kind not in _LEGAL_PERSON_VALUES:
+        raise ValueError(f"{draft.kind} is not a kind of legal person")
+    entity = db_session.scalars(select(Subject).where(Subject.uscc == uscc)).one_or_none()
+    created = entity is None
+    if entity is None:
+        entity = Subject(subject_id=f"sub_{secrets.token_hex(10)}", uscc=uscc, kind=draft.kind)
+        db_session.add(entity)
+    for name, value in vars(draft).items():
+        setattr(entity, name, value)
+    entity.updated_at = clock.now()
+    db_session.flush()
+    return entity, created

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
@@ -11,8 +12,11 @@ from sqlalchemy import select
 from api.context import current_client, db_session, platform
 from api.errors import problem
 from api.extensions import Blueprint
-from credit import ingest
-from credit.models import LegacyUscc
+from api.public.routes import USCC_PARAMETER
+from api.public.schemas import EntitySummarySchema, MoneySchema
+from credit import clock, ingest
+from credit import service as credit_service
+from credit.models import LEGAL_PERSON_KINDS, EntityStatus, LegacyUscc, Subject
 
 blp = Blueprint(
     "ingest",
@@ -144,3 +148,142 @@ class RecordBatches(MethodView):
                 {"index": r.index, "status": r.status, "errors": r.errors} for r in result.rejected
             ],
         }
+
+
+def _not_a_department() -> Any:
+    return problem(403, "Only department clients push records.", slug="not-a-department")
+
+
+class CapitalSchema(ma.Schema):
+    """Registered capital: a decimal amount and its currency."""
+
+    amount = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(
+            r"^\d{1,13}(\.\d{1,2})?$",
+            error="An amount in yuan: up to 13 digits and at most 2 decimals, e.g. 5000000.00.",
+        ),
+        metadata={"example": "5000000.00"},
+    )
+    currency = ma.fields.String(
+        load_default="CNY",
+        validate=ma.validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code such as CNY."),
+        metadata={"example": "CNY"},
+    )
+
+
+def _text(max_length: int, example: str, **kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        validate=[
+            ma.validate.Length(min=1, max=max_length),
+            ma.validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="No control characters."),
+        ],
+        metadata={"example": example},
+        **kwargs,
+    )
+
+
+class EntityRegistrationSchema(ma.Schema):
+    """A legal person's registration data, public and restricted, as its department sends it."""
+
+    name = _text(200, "淄博市周村区鑫瑞丝绸有限公司", required=True)
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf([k.value for k in LEGAL_PERSON_KINDS]),
+        metadata={"example": "enterprise"},
+    )
+    legal_representative = _text(100, "王建国", allow_none=True)
+    established_on = ma.fields.Date(allow_none=True, metadata={"example": "2012-05-18"})
+    registered_capital = ma.fields.Nested(CapitalSchema, allow_none=True)
+    address = _text(300, "山东省淄博市周村区正阳路126号", allow_none=True)
+    registration_authority = _text(200, "淄博市周村区市场监督管理局", allow_none=True)
+    status = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.OneOf([s.value for s in EntityStatus]),
+        metadata={"example": "active"},
+    )
+    business_scope = _text(5000, "丝绸制品加工、销售。", allow_none=True)
+    contact_phone = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Regexp(
+            r"^[0-9+\- ()]{3,40}$", error="Digits, spaces and + - ( ) only, at most 40."
+        ),
+        metadata={"example": "0533-6412345"},
+    )
+
+    @ma.validates("established_on")
+    def _not_in_future(self, value: Any, **_kwargs: Any) -> None:
+        if value is not None and value > clock.today():
+            raise ma.ValidationError("In the future: a legal person is established by now.")
+
+
+class RegisteredEntitySchema(EntitySummarySchema):
+    """A legal person's registration data after the write, restricted fields included."""
+
+    registered_capital = ma.fields.Nested(MoneySchema, allow_none=True)
+    registration_authority = ma.fields.String(allow_none=True)
+    business_scope = ma.fields.String(allow_none=True, metadata={"example": "丝绸制品加工、销售。"})
+    contact_phone = ma.fields.String(allow_none=True, metadata={"example": "0533-6412345"})
+
+
+def _registered(entity: Subject) -> dict[str, Any]:
+    capital = entity.registered_capital
+    return {
+        "subject_id": entity.subject_id,
+        "uscc": entity.uscc,
+        "name": entity.name,
+        "kind": entity.kind,
+        "kind_label": entity.kind_label,
+        "legal_representative": entity.legal_representative,
+        "established_on": entity.established_on,
+        "status": entity.status,
+        "status_label": entity.status_label,
+        "address": entity.address,
+        "registered_capital": (
+            {"amount": str(capital), "currency": entity.registered_capital_currency or "CNY"}
+            if capital is not None
+            else None
+        ),
+        "registration_authority": entity.registration_authority,
+        "business_scope": entity.business_scope,
+        "contact_phone": entity.contact_phone,
+    }
+
+
+@blp.route("/entities/<string:uscc>", methods=["PUT"], parameters=[USCC_PARAMETER])
+class EntityRegistration(MethodView):
+    """A legal person's registration data."""
+
+    @blp.requires("records.write")
+    @blp.arguments(EntityRegistrationSchema)
+    @blp.response(200, RegisteredEntitySchema)
+    @blp.alt_response(201, schema=RegisteredEntitySchema, description="Registered now.")
+    @blp.errors(400, 503)
+    def put(self, body: dict[str, Any], uscc: str) -> Any:
+        """Register or update a legal person.
+
+        The whole registration record: `name` and `kind`, and the other fields (omitted ones
+        become empty). 201 when the code was not registered before, 200 after an update. The
+        code's check character is verified (400 when wrong).
+        """
+        if current_client().kind != "department":
+            return _not_a_department()
+        session = db_session()
+        code = credit_service.check_uscc(db_session=session, raw=uscc)
+        capital = body.get("registered_capital")
+        draft = ingest.EntityDraft(
+            name=body["name"].strip(),
+            kind=body["kind"],
+            legal_representative=body.get("legal_representative"),
+            established_on=body.get("established_on"),
+            registered_capital_fen=(int(Decimal(capital["amount"]).scaleb(2)) if capital else None),
+            registered_capital_currency=capital["currency"] if capital else None,
+            address=body.get("address"),
+            registration_authority=body.get("registration_authority"),
+            status=body.get("status"),
+            business_scope=body.get("business_scope"),
+            contact_phone=body.get("contact_phone"),
+        )
+        entity, created = ingest.put_entity(db_session=session, uscc=code, draft=draft)
+        session.commit()
+        return _registered(entity), 201 if created else 200
