@@ -56,23 +56,28 @@ def _basic(subject: Subject, read_id_number: IdNumberReader) -> dict[str, Any]:
             else None
         )
         return {"name": subject.name, "id_number_masked": masked}
-    capital = subject.registered_capital
+    return registration(subject)
+
+
+def registration(entity: Subject) -> dict[str, Any]:
+    """A legal person's full registration data, restricted fields included."""
+    capital = entity.registered_capital
     return {
-        "uscc": subject.uscc,
-        "name": subject.name,
-        "legal_representative": subject.legal_representative,
-        "established_on": subject.established_on,
+        "uscc": entity.uscc,
+        "name": entity.name,
+        "legal_representative": entity.legal_representative,
+        "established_on": entity.established_on,
         "registered_capital": (
-            {"amount": str(capital), "currency": subject.registered_capital_currency or "CNY"}
+            {"amount": str(capital), "currency": entity.registered_capital_currency or "CNY"}
             if capital is not None
             else None
         ),
-        "address": subject.address,
-        "registration_authority": subject.registration_authority,
-        "status": subject.status,
-        "status_label": subject.status_label,
-        "business_scope": subject.business_scope,
-        "contact_phone": subject.contact_phone,
+        "address": entity.address,
+        "registration_authority": entity.registration_authority,
+        "status": entity.status,
+        "status_label": entity.status_label,
+        "business_scope": entity.business_scope,
+        "contact_phone": entity.contact_phone,
     }
 
 

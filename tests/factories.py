@@ -105,3 +105,23 @@ def make_change(
     session.add(entry)
     session.commit()
     return entry
+
+
+def penalty_row(uscc: str, n: int, **changes: Any) -> dict[str, Any]:
+    """A penalty as a department submits it (API.md "Departments"), number `n`."""
+    record: dict[str, Any] = {
+        "kind": "penalty",
+        "document_no": f"周市监罚〔2026〕{n:04d}号",
+        "title": "经营超过保质期的食品案",
+        "decided_on": "2026-06-12",
+        "uscc": uscc,
+        "details": {
+            "basis": "《中华人民共和国食品安全法》第一百二十四条",
+            "violation": "经营超过保质期的食品",
+            "result": "罚款人民币5000元",
+            "fine_amount": "5000.00",
+            "severity": "general",
+        },
+    }
+    record.update(changes)
+    return record

@@ -14,7 +14,7 @@ from api.errors import problem
 from api.extensions import Blueprint
 from api.public.routes import USCC_PARAMETER
 from api.public.schemas import EntitySummarySchema, MoneySchema
-from credit import clock, ingest
+from credit import clock, ingest, report
 from credit import service as credit_service
 from credit.models import LEGAL_PERSON_KINDS, EntityStatus, LegacyUscc, Subject
 
@@ -227,26 +227,11 @@ class RegisteredEntitySchema(EntitySummarySchema):
 
 
 def _registered(entity: Subject) -> dict[str, Any]:
-    capital = entity.registered_capital
     return {
         "subject_id": entity.subject_id,
-        "uscc": entity.uscc,
-        "name": entity.name,
         "kind": entity.kind,
         "kind_label": entity.kind_label,
-        "legal_representative": entity.legal_representative,
-        "established_on": entity.established_on,
-        "status": entity.status,
-        "status_label": entity.status_label,
-        "address": entity.address,
-        "registered_capital": (
-            {"amount": str(capital), "currency": entity.registered_capital_currency or "CNY"}
-            if capital is not None
-            else None
-        ),
-        "registration_authority": entity.registration_authority,
-        "business_scope": entity.business_scope,
-        "contact_phone": entity.contact_phone,
+        **report.registration(entity),
     }
 
 

@@ -15,7 +15,7 @@ from api.context import Platform
 from credit import clock
 from credit.ingest import ingest_records
 from credit.models import Record, RecordChange, Subject
-from tests.factories import make_entity
+from tests.factories import make_entity, penalty_row
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DEPARTMENT = "淄博市周村区市场监督管理局"
@@ -32,32 +32,13 @@ def _identities(app: Flask) -> Any:
     return platform.identities
 
 
-def _penalty(uscc: str, n: int, **changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "kind": "penalty",
-        "document_no": f"周市监罚〔2026〕{n:04d}号",
-        "title": "经营超过保质期的食品案",
-        "decided_on": "2026-06-12",
-        "uscc": uscc,
-        "details": {
-            "basis": "《中华人民共和国食品安全法》第一百二十四条",
-            "violation": "经营超过保质期的食品",
-            "result": "罚款人民币5000元",
-            "fine_amount": "5000.00",
-            "severity": "general",
-        },
-    }
-    record.update(changes)
-    return record
-
-
 def _count(db_session: Session, model: Any) -> int:
     return int(db_session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_a_batch_is_stored_and_a_resend_changes_nothing(app: Flask, db_session: Session) -> None:
     entity = make_entity(db_session)
-    rows = [_penalty(entity.uscc or "", n) for n in range(5)]
+    rows = [penalty_row(entity.uscc or "", n) for n in range(5)]
     before = (_count(db_session, Record), _count(db_session, RecordChange))
 
     first = ingest_records(
@@ -89,16 +70,16 @@ def test_changed_content_under_the_same_number_is_a_conflict(
     app: Flask, db_session: Session
 ) -> None:
     entity = make_entity(db_session)
-    original = _penalty(entity.uscc or "", 1)
+    original = penalty_row(entity.uscc or "", 1)
     first = ingest_records(
         db_session=db_session, department=DEPARTMENT, rows=[original], identities=_identities(app)
     )
-    changed = _penalty(entity.uscc or "", 1, title="另一个案由")
+    changed = penalty_row(entity.uscc or "", 1, title="另一个案由")
 
     result = ingest_records(
         db_session=db_session,
         department=DEPARTMENT,
-        rows=[changed, _penalty(entity.uscc or "", 2), _penalty(entity.uscc or "", 2)],
+        rows=[changed, penalty_row(entity.uscc or "", 2), penalty_row(entity.uscc or "", 2)],
         identities=_identities(app),
     )
 
@@ -119,11 +100,11 @@ def test_changed_content_under_the_same_number_is_a_conflict(
 
 def test_bad_rows_are_named_and_nothing_of_them_is_written(app: Flask, db_session: Session) -> None:
     entity = make_entity(db_session)
-    good = _penalty(entity.uscc or "", 1)
+    good = penalty_row(entity.uscc or "", 1)
     rows = [
         good,
-        _penalty(entity.uscc or "", 2, decided_on="2027-01-01"),
-        _penalty("91110000600037341L", 3),  # valid code, nobody registered under it
+        penalty_row(entity.uscc or "", 2, decided_on="2027-01-01"),
+        penalty_row("91110000600037341L", 3),  # valid code, nobody registered under it
         {"kind": "penalty"},
         "not a record",
     ]

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tests.api.consents.conftest import World
-from tests.factories import make_entity
+from tests.factories import make_entity, penalty_row
 
 PROBLEM = "application/problem+json"
 PATH = "/v1/ingest/records"
-
-
-def _penalty(uscc: str, n: int, **changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "kind": "penalty",
-        "document_no": f"周市监罚〔2026〕{n:04d}号",
-        "title": "经营超过保质期的食品案",
-        "decided_on": "2026-06-12",
-        "uscc": uscc,
-        "details": {
-            "basis": "《中华人民共和国食品安全法》第一百二十四条",
-            "violation": "经营超过保质期的食品",
-            "result": "罚款人民币5000元",
-            "fine_amount": "5000.00",
-            "severity": "general",
-        },
-    }
-    record.update(changes)
-    return record
 
 
 def test_a_batch_answers_row_by_row_and_is_idempotent(world: World, db_session: Session) -> None:
@@ -38,9 +18,9 @@ def test_a_batch_answers_row_by_row_and_is_idempotent(world: World, db_session: 
     entity = make_entity(db_session)
     uscc = entity.uscc or ""
     rows = [
-        _penalty(uscc, 1),
-        _penalty(uscc, 2, details={**_penalty(uscc, 2)["details"], "fine_amount": "-1"}),
-        _penalty(uscc, 3),
+        penalty_row(uscc, 1),
+        penalty_row(uscc, 2, details={**penalty_row(uscc, 2)["details"], "fine_amount": "-1"}),
+        penalty_row(uscc, 3),
     ]
 
     first = world.http.post(PATH, json={"records": rows}, headers=department.headers())
