@@ -22,7 +22,13 @@ from consent.errors import (
     OutsideGrant,
     ScopeMissing,
 )
-from credit.errors import EntityNotFound, SubjectNotFound
+from credit.errors import (
+    EntityNotFound,
+    InvalidRecord,
+    RecordConflict,
+    RecordNotFound,
+    SubjectNotFound,
+)
 from credit.identifiers import InvalidIdentifier
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -263,6 +269,23 @@ def register_error_handlers(app: Flask) -> None:
         return problem(
             403, "This token was not issued to a signed-in subject.", slug="not-a-subject"
         )
+
+    @app.errorhandler(InvalidRecord)
+    def _invalid_record(error: InvalidRecord) -> Response:
+        return problem(
+            400,
+            "The record has invalid values; see `errors` for each field.",
+            slug="validation",
+            errors=error.errors,
+        )
+
+    @app.errorhandler(RecordNotFound)
+    def _record_not_found(error: RecordNotFound) -> Response:
+        return problem(404, str(error), slug="record-not-found")
+
+    @app.errorhandler(RecordConflict)
+    def _record_conflict(error: RecordConflict) -> Response:
+        return problem(409, f"Not possible now: {error}.", slug="record-conflict")
 
     @app.errorhandler(SubjectNotFound)
     def _subject_not_found(error: SubjectNotFound) -> Response:

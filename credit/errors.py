@@ -23,3 +23,23 @@ class SubjectNotFound(CreditError):
     def __init__(self, subject_id: str) -> None:
         super().__init__(f"No subject has the id {subject_id}.")
         self.subject_id = subject_id
+
+
+class RecordNotFound(CreditError):
+    """No record of this department has the given id (another department's looks the same)."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"Your department has published no record {record_id}.")
+        self.record_id = record_id
+
+
+class RecordConflict(CreditError):
+    """The record is not in a state that allows this (for example withdrawn already)."""
+
+
+class InvalidRecord(CreditError):
+    """A submitted record with bad fields; `errors` holds the messages by field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors

@@ -21,12 +21,15 @@ from sqlalchemy.orm import Session
 
 from credit import clock
 from credit.disclosure import PUBLIC_KINDS, category_of, publish_until
+from credit.errors import InvalidRecord, RecordConflict, RecordNotFound
 from credit.models import (
     LEGAL_PERSON_KINDS,
     ChangeKind,
     Record,
     RecordChange,
     RecordKind,
+    RecordStatus,
+    RecordVersion,
     Subject,
 )
 from credit.personal_data import IdentityProtector
@@ -138,9 +141,14 @@ def ingest_records(
     department: str,
     rows: Sequence[Any],
     identities: IdentityProtector,
+    changed_by: str,
+    request_id: str | None = None,
     legacy_allowed: Collection[str] = (),
 ) -> BatchResult:
-    """Store the valid rows of a batch for `department` (the caller commits)."""
+    """Store the valid rows of a batch for `department` (the caller commits).
+
+    `changed_by` (the client id) and `request_id` go into each new record's history.
+    """
     if len(rows) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} records")
     today = clock.today()
@@ -175,7 +183,7 @@ def ingest_records(
             else:
                 result.rejected.append(Rejected(index, 409, _conflict(record)))
             continue
-        created = _store(db_session, department, draft, subject)
+        created = _store(db_session, department, draft, subject, changed_by, request_id)
         if created is None:  # lost a race with a concurrent batch: judge against the winner
             winner = db_session.scalars(
                 select(Record).where(
@@ -196,7 +204,12 @@ def ingest_records(
 
 
 def _store(
-    db_session: Session, department: str, draft: RecordDraft, subject: Subject
+    db_session: Session,
+    department: str,
+    draft: RecordDraft,
+    subject: Subject,
+    changed_by: str,
+    request_id: str | None,
 ) -> Record | None:
     """Insert one record (and its change-feed entry) in a savepoint; None on a duplicate key."""
     now = clock.now()
@@ -218,11 +231,7 @@ def _store(
         with db_session.begin_nested():
             db_session.add(record)
             db_session.flush()
-            if subject.is_legal_person and RecordKind(draft.kind) in PUBLIC_KINDS:
-                db_session.add(
-                    RecordChange(record_pk=record.id, change=ChangeKind.PUBLISHED.value, at=now)
-                )
-                db_session.flush()
+            _history(db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id)
     except IntegrityError:
         return None
     return record
@@ -259,3 +268,146 @@ def put_entity(*, db_session: Session, uscc: str, draft: EntityDraft) -> tuple[S
     entity.updated_at = clock.now()
     db_session.flush()
     return entity, created
+
+
+def _history(
+    db_session: Session,
+    record: Record,
+    subject: Subject,
+    change: ChangeKind,
+    changed_by: str,
+    request_id: str | None,
+    reason: str | None = None,
+) -> None:
+    """Append the record's state to its history, and to the public feed if it is public."""
+    now = clock.now()
+    db_session.add(
+        RecordVersion(
+            record_pk=record.id,
+            version=record.version,
+            change=change.value,
+            title=record.title,
+            decided_on=record.decided_on,
+            publish_until=record.publish_until,
+            details=record.details,
+            status=record.status,
+            reason=reason,
+            changed_by=changed_by,
+            request_id=request_id,
+            at=now,
+        )
+    )
+    if subject.is_legal_person and RecordKind(record.kind) in PUBLIC_KINDS:
+        db_session.add(RecordChange(record_pk=record.id, change=change.value, at=now))
+    db_session.flush()
+
+
+def _own_record(db_session: Session, department: str, record_id: str) -> tuple[Record, Subject]:
+    row = db_session.execute(
+        select(Record, Subject)
+        .join(Subject, Subject.id == Record.subject_pk)
+        .where(Record.record_id == record_id, Record.department == department)
+    ).one_or_none()
+    if row is None:
+        raise RecordNotFound(record_id)
+    record, subject = row
+    return record, subject
+
+
+def _first_version(db_session: Session, record: Record, subject: Subject) -> None:
+    """Records loaded in bulk have no history yet: keep their state before the first change."""
+    has_history = db_session.scalar(
+        select(RecordVersion.id).where(RecordVersion.record_pk == record.id).limit(1)
+    )
+    if has_history is None:
+        db_session.add(
+            RecordVersion(
+                record_pk=record.id,
+                version=record.version,
+                change=ChangeKind.PUBLISHED.value,
+                title=record.title,
+                decided_on=record.decided_on,
+                publish_until=record.publish_until,
+                details=record.details,
+                status=record.status,
+                changed_by="import",
+                at=record.created_at,
+            )
+        )
+
+
+def correct_record(
+    *,
+    db_session: Session,
+    department: str,
+    record_id: str,
+    raw: Any,
+    identities: IdentityProtector,
+    changed_by: str,
+    request_id: str | None = None,
+    legacy_allowed: Collection[str] = (),
+) -> tuple[Record, bool]:
+    """Replace a record's content with its department's corrected version: (record, changed).
+
+    The kind, document number and subject stay; everything else may change. Sending the
+    current content again changes nothing.
+    """
+    record, subject = _own_record(db_session, department, record_id)
+    if record.status == RecordStatus.WITHDRAWN:
+        raise RecordConflict(f"{record_id} was withdrawn; publish a new record instead")
+    draft, errors = validate_record(raw, today=clock.today(), legacy_allowed=legacy_allowed)
+    if draft is None:
+        raise InvalidRecord(errors)
+    fixed = {
+        "kind": (draft.kind, record.kind),
+        "document_no": (draft.document_no, record.document_no),
+    }
+    mismatch = {
+        name: [f"A correction keeps the record's {name} ({stored}); publish a new record."]
+        for name, (sent, stored) in fixed.items()
+        if sent != stored
+    }
+    same_subject = (
+        draft.uscc == subject.uscc
+        if draft.uscc is not None
+        else identities.lookup_hash(draft.id_number or "") == subject.id_number_hash
+    )
+    if not same_subject:
+        field_name = "uscc" if draft.uscc is not None else "id_number"
+        mismatch[field_name] = ["A correction keeps the record's subject; withdraw it instead."]
+    if mismatch:
+        raise InvalidRecord(mismatch)
+    if _stored_content(record) == _content(draft, subject):
+        return record, False
+    _first_version(db_session, record, subject)
+    record.title = draft.title
+    record.decided_on = draft.decided_on
+    record.details = draft.details
+    record.publish_until = _publish_until(draft)
+    record.version += 1
+    record.updated_at = clock.now()
+    db_session.flush()
+    _history(db_session, record, subject, ChangeKind.CORRECTED, changed_by, request_id)
+    return record, True
+
+
+def withdraw_record(
+    *,
+    db_session: Session,
+    department: str,
+    record_id: str,
+    reason: str,
+    changed_by: str,
+    request_id: str | None = None,
+) -> Record:
+    """Withdraw a record its department published: gone from every view, kept in history."""
+    record, subject = _own_record(db_session, department, record_id)
+    if record.status == RecordStatus.WITHDRAWN:
+        raise RecordConflict(f"{record_id} is withdrawn already")
+    _first_version(db_session, record, subject)
+    record.status = RecordStatus.WITHDRAWN.value
+    record.version += 1
+    record.updated_at = clock.now()
+    db_session.flush()
+    _history(db_session, record, subject, ChangeKind.WITHDRAWN, changed_by, request_id, reason)
+    return record

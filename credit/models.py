@@ -230,3 +230,28 @@ class LegacyUscc(Base):
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     note: Mapped[str] = mapped_column(String(500), default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class RecordVersion(Base):
+    """One step of a record's history: who published, corrected or withdrew it, when, and what
+    it said then. Append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "record_versions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    record_pk: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="RESTRICT"))
+    version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    decided_on: Mapped[date] = mapped_column(Date)
+    publish_until: Mapped[date | None] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(2000))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (
+        UniqueConstraint("record_pk", "version", name="uq_record_versions_record_pk_version"),
+    )

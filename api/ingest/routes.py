@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -134,6 +135,8 @@ class RecordBatches(MethodView):
             department=client.name,
             rows=body["records"],
             identities=platform().identities,
+            changed_by=client.client_id,
+            request_id=g.get("request_id"),
             legacy_allowed=legacy,
         )
         session.commit()
@@ -272,3 +275,123 @@ class EntityRegistration(MethodView):
         entity, created = ingest.put_entity(db_session=session, uscc=code, draft=draft)
         session.commit()
         return _registered(entity), 201 if created else 200
+
+
+RECORD_ID_PARAMETER = {
+    "in": "path",
+    "name": "record_id",
+    "description": "The record's id, as the batch answer gave it.",
+    "example": "rec_8b1e5c0f2a9d4e7b6c31",
+    "schema": {"type": "string", "maxLength": 40},
+}
+
+
+class RecordCorrectionSchema(ma.Schema):
+    """The whole corrected record, in the format of a batch row (checked field by field)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+class WithdrawalSchema(ma.Schema):
+    """Why the record is withdrawn."""
+
+    reason = _text(2000, "处罚决定已被依法撤销", required=True)
+
+
+class RecordStateSchema(ma.Schema):
+    """A record's state after a correction or withdrawal."""
+
+    record_id = ma.fields.String(required=True, metadata={"example": "rec_8b1e5c0f2a9d4e7b6c31"})
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["active", "withdrawn"]),
+        metadata={"example": "active"},
+    )
+    version = ma.fields.Integer(required=True, metadata={"example": 2})
+    changed = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "False when the content sent was already current.",
+            "example": True,
+        },
+    )
+
+
+def _legacy() -> list[str]:
+    return list(db_session().scalars(select(LegacyUscc.uscc)).all())
+
+
+@blp.route("/records/<string:record_id>", methods=["PUT"], parameters=[RECORD_ID_PARAMETER])
+class RecordCorrection(MethodView):
+    """Correct a record."""
+
+    @blp.requires("records.write")
+    @blp.arguments(RecordCorrectionSchema, example=EXAMPLE_RECORD)
+    @blp.response(200, RecordStateSchema)
+    @blp.errors(400, 404, 409, 503)
+    def put(self, raw: dict[str, Any], record_id: str) -> Any:
+        """Correct a record your department published.
+
+        Send the whole corrected record, in the format of a batch row. Its kind, document
+        number and subject stay; the history keeps every version, and the public change feed
+        shows the correction. Sending the current content again changes nothing.
+        """
+        client = current_client()
+        if client.kind != "department":
+            return _not_a_department()
+        session = db_session()
+        record, changed = ingest.correct_record(
+            db_session=session,
+            department=client.name,
+            record_id=record_id,
+            raw=raw,
+            identities=platform().identities,
+            changed_by=client.client_id,
+            request_id=g.get("request_id"),
+            legacy_allowed=_legacy(),
+        )
+        session.commit()
+        return {
+            "record_id": record.record_id,
+            "status": record.status,
+            "version": record.version,
+            "changed": changed,
+        }
+
+
+@blp.route(
+    "/records/<string:record_id>/withdraw", methods=["POST"], parameters=[RECORD_ID_PARAMETER]
+)
+class RecordWithdrawal(MethodView):
+    """Withdraw a record."""
+
+    @blp.requires("records.write")
+    @blp.arguments(WithdrawalSchema)
+    @blp.response(200, RecordStateSchema)
+    @blp.errors(400, 404, 409, 503)
+    def post(self, body: dict[str, Any], record_id: str) -> Any:
+        """Withdraw a record your department published.
+
+        It leaves every view at once; the history keeps it with the reason, and the public
+        change feed shows the withdrawal. 409 if it is withdrawn already.
+        """
+        client = current_client()
+        if client.kind != "department":
+            return _not_a_department()
+        session = db_session()
+        record = ingest.withdraw_record(
+            db_session=session,
+            department=client.name,
+            record_id=record_id,
+            reason=body["reason"].strip(),
+            changed_by=client.client_id,
+            request_id=g.get("request_id"),
+        )
+        session.commit()
+        return {
+            "record_id": record.record_id,
+            "status": record.status,
+            "version": record.version,
+            "changed": True,
+        }

@@ -42,14 +42,14 @@ def test_a_batch_is_stored_and_a_resend_changes_nothing(app: Flask, db_session: 
     before = (_count(db_session, Record), _count(db_session, RecordChange))
 
     first = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app)
+        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app), changed_by="cli_test_department"
     )
     db_session.commit()
     again = ingest_records(
         db_session=db_session,
         department=DEPARTMENT,
         rows=copy.deepcopy(rows),
-        identities=_identities(app),
+        identities=_identities(app), changed_by="cli_test_department",
     )
 
     assert (first.accepted, first.duplicates, first.rejected) == (5, 0, [])
@@ -72,7 +72,7 @@ def test_changed_content_under_the_same_number_is_a_conflict(
     entity = make_entity(db_session)
     original = penalty_row(entity.uscc or "", 1)
     first = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=[original], identities=_identities(app)
+        db_session=db_session, department=DEPARTMENT, rows=[original], identities=_identities(app), changed_by="cli_test_department"
     )
     changed = penalty_row(entity.uscc or "", 1, title="另一个案由")
 
@@ -80,7 +80,7 @@ def test_changed_content_under_the_same_number_is_a_conflict(
         db_session=db_session,
         department=DEPARTMENT,
         rows=[changed, penalty_row(entity.uscc or "", 2), penalty_row(entity.uscc or "", 2)],
-        identities=_identities(app),
+        identities=_identities(app), changed_by="cli_test_department",
     )
 
     assert [(r.index, r.status) for r in result.rejected] == [(0, 409)]
@@ -93,7 +93,7 @@ def test_changed_content_under_the_same_number_is_a_conflict(
         db_session=db_session,
         department="淄博市周村区应急管理局",
         rows=[changed],
-        identities=_identities(app),
+        identities=_identities(app), changed_by="cli_test_department",
     )
     assert other.accepted == 1
 
@@ -111,7 +111,7 @@ def test_bad_rows_are_named_and_nothing_of_them_is_written(app: Flask, db_sessio
     before = _count(db_session, Record)
 
     result = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app)
+        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app), changed_by="cli_test_department"
     )
 
     assert result.accepted == 1
@@ -145,11 +145,11 @@ def test_a_natural_person_is_created_on_first_sight_and_not_published(
 
     first = ingest_records(
         db_session=db_session, department="淄博市周村区人民法院", rows=[row],
-        identities=_identities(app),
+        identities=_identities(app), changed_by="cli_test_department",
     )  # fmt: skip
     second = ingest_records(
         db_session=db_session, department="淄博市周村区人民法院", rows=[row],
-        identities=_identities(app),
+        identities=_identities(app), changed_by="cli_test_department",
     )  # fmt: skip
 
     assert (first.accepted, second.duplicates) == (1, 1)
@@ -168,5 +168,5 @@ def test_batches_are_bounded(app: Flask, db_session: Session) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
         ingest_records(
             db_session=db_session, department=DEPARTMENT, rows=[{}] * 1001,
-            identities=_identities(app),
+            identities=_identities(app), changed_by="cli_test_department",
         )  # fmt: skip
