@@ -42,14 +42,19 @@ def test_a_batch_is_stored_and_a_resend_changes_nothing(app: Flask, db_session: 
     before = (_count(db_session, Record), _count(db_session, RecordChange))
 
     first = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app), changed_by="cli_test_department"
+        db_session=db_session,
+        department=DEPARTMENT,
+        rows=rows,
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
     db_session.commit()
     again = ingest_records(
         db_session=db_session,
         department=DEPARTMENT,
         rows=copy.deepcopy(rows),
-        identities=_identities(app), changed_by="cli_test_department",
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
 
     assert (first.accepted, first.duplicates, first.rejected) == (5, 0, [])
@@ -72,7 +77,11 @@ def test_changed_content_under_the_same_number_is_a_conflict(
     entity = make_entity(db_session)
     original = penalty_row(entity.uscc or "", 1)
     first = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=[original], identities=_identities(app), changed_by="cli_test_department"
+        db_session=db_session,
+        department=DEPARTMENT,
+        rows=[original],
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
     changed = penalty_row(entity.uscc or "", 1, title="另一个案由")
 
@@ -80,7 +89,8 @@ def test_changed_content_under_the_same_number_is_a_conflict(
         db_session=db_session,
         department=DEPARTMENT,
         rows=[changed, penalty_row(entity.uscc or "", 2), penalty_row(entity.uscc or "", 2)],
-        identities=_identities(app), changed_by="cli_test_department",
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
 
     assert [(r.index, r.status) for r in result.rejected] == [(0, 409)]
@@ -93,7 +103,8 @@ def test_changed_content_under_the_same_number_is_a_conflict(
         db_session=db_session,
         department="淄博市周村区应急管理局",
         rows=[changed],
-        identities=_identities(app), changed_by="cli_test_department",
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
     assert other.accepted == 1
 
@@ -111,7 +122,11 @@ def test_bad_rows_are_named_and_nothing_of_them_is_written(app: Flask, db_sessio
     before = _count(db_session, Record)
 
     result = ingest_records(
-        db_session=db_session, department=DEPARTMENT, rows=rows, identities=_identities(app), changed_by="cli_test_department"
+        db_session=db_session,
+        department=DEPARTMENT,
+        rows=rows,
+        identities=_identities(app),
+        changed_by="cli_test_department",
     )
 
     assert result.accepted == 1
