@@ -74,6 +74,14 @@ def test_bad_bodies_are_4xx_problems(world: World) -> None:
         (
             world.http.post(
                 PATH,
+                data=json.dumps({"records": [{"kind": "penalty"}]}),
+                headers={**headers, "Content-Type": "text/csv"},
+            ),
+            400,
+        ),
+        (
+            world.http.post(
+                PATH,
                 data=json.dumps({"records": [{"title": "x" * 5000}] * 1000}),
                 headers={**headers, "Content-Type": "application/json"},
             ),
