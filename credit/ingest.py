@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -153,7 +153,6 @@ def ingest_records(
         raise ValueError(f"a batch holds at most {MAX_BATCH} records")
     today = clock.today()
     result = BatchResult()
-    seen: dict[tuple[str, str], tuple[Record, dict[str, Any]]] = {}
     for index, raw in enumerate(rows):
         draft, errors = validate_record(raw, today=today, legacy_allowed=legacy_allowed)
         if draft is None:
@@ -163,44 +162,33 @@ def ingest_records(
         if isinstance(subject, dict):
             result.rejected.append(Rejected(index, 422, subject))
             continue
-        content = _content(draft, subject)
-        key = (draft.kind, draft.document_no)
-        existing = seen.get(key)
-        if existing is None:
-            stored = db_session.scalars(
-                select(Record).where(
-                    Record.department == department,
-                    Record.kind == draft.kind,
-                    Record.document_no == draft.document_no,
-                )
-            ).one_or_none()
-            if stored is not None:
-                existing = (stored, _stored_content(stored))
-        if existing is not None:
-            record, stored_content = existing
-            if stored_content == content:
-                result.records.append(Accepted(index, record.record_id, "duplicate"))
-            else:
-                result.rejected.append(Rejected(index, 409, _conflict(record)))
-            continue
-        created = _store(db_session, department, draft, subject, changed_by, request_id)
-        if created is None:  # lost a race with a concurrent batch: judge against the winner
-            winner = db_session.scalars(
-                select(Record).where(
-                    Record.department == department,
-                    Record.kind == draft.kind,
-                    Record.document_no == draft.document_no,
-                )
-            ).one()
-            same = _stored_content(winner) == content
-            if same:
-                result.records.append(Accepted(index, winner.record_id, "duplicate"))
-            else:
-                result.rejected.append(Rejected(index, 409, _conflict(winner)))
-            continue
-        seen[key] = (created, content)
-        result.records.append(Accepted(index, created.record_id, "created"))
+        # Earlier rows of this batch are flushed: they are found here like stored ones.
+        stored = _find(db_session, department, draft)
+        if stored is None:
+            created = _store(db_session, department, draft, subject, changed_by, request_id)
+            if created is not None:
+                result.records.append(Accepted(index, created.record_id, "created"))
+                continue
+            # Lost a race with a concurrent batch: judge against the winner.
+            stored = _find(db_session, department, draft)
+            if stored is None:
+                raise RuntimeError("a record's key was taken, yet it cannot be found")
+        if _stored_content(stored) == _content(draft, subject):
+            result.records.append(Accepted(index, stored.record_id, "duplicate"))
+        else:
+            result.rejected.append(Rejected(index, 409, _conflict(stored)))
     return result
+
+
+def _find(db_session: Session, department: str, draft: RecordDraft) -> Record | None:
+    """The department's record under the draft's kind and document number, if any."""
+    return db_session.scalars(
+        select(Record).where(
+            Record.department == department,
+            Record.kind == draft.kind,
+            Record.document_no == draft.document_no,
+        )
+    ).one_or_none()
 
 
 def _store(
@@ -281,25 +269,35 @@ def _history(
 ) -> None:
     """Append the record's state to its history, and to the public feed if it is public."""
     now = clock.now()
-    db_session.add(
-        RecordVersion(
-            record_pk=record.id,
-            version=record.version,
-            change=change.value,
-            title=record.title,
-            decided_on=record.decided_on,
-            publish_until=record.publish_until,
-            details=record.details,
-            status=record.status,
-            reason=reason,
-            changed_by=changed_by,
-            request_id=request_id,
-            at=now,
-        )
-    )
+    db_session.add(_version(record, change, changed_by, now, reason, request_id))
     if subject.is_legal_person and RecordKind(record.kind) in PUBLIC_KINDS:
         db_session.add(RecordChange(record_pk=record.id, change=change.value, at=now))
     db_session.flush()
+
+
+def _version(
+    record: Record,
+    change: ChangeKind,
+    changed_by: str,
+    at: datetime,
+    reason: str | None = None,
+    request_id: str | None = None,
+) -> RecordVersion:
+    """The history row of the record's present state."""
+    return RecordVersion(
+        record_pk=record.id,
+        version=record.version,
+        change=change.value,
+        title=record.title,
+        decided_on=record.decided_on,
+        publish_until=record.publish_until,
+        details=record.details,
+        status=record.status,
+        reason=reason,
+        changed_by=changed_by,
+        request_id=request_id,
+        at=at,
+    )
 
 
 def _own_record(db_session: Session, department: str, record_id: str) -> tuple[Record, Subject]:
@@ -314,26 +312,13 @@ def _own_record(db_session: Session, department: str, record_id: str) -> tuple[R
     return record, subject
 
 
-def _first_version(db_session: Session, record: Record, subject: Subject) -> None:
+def _first_version(db_session: Session, record: Record) -> None:
     """Records loaded in bulk have no history yet: keep their state before the first change."""
     has_history = db_session.scalar(
         select(RecordVersion.id).where(RecordVersion.record_pk == record.id).limit(1)
     )
     if has_history is None:
-        db_session.add(
-            RecordVersion(
-                record_pk=record.id,
-                version=record.version,
-                change=ChangeKind.PUBLISHED.value,
-                title=record.title,
-                decided_on=record.decided_on,
-                publish_until=record.publish_until,
-                details=record.details,
-                status=record.status,
-                changed_by="import",
-                at=record.created_at,
-            )
-        )
+        db_session.add(_version(record, ChangeKind.PUBLISHED, "import", record.created_at))
 
 
 def correct_record(
@@ -379,7 +364,7 @@ def correct_record(
         raise InvalidRecord(mismatch)
     if _stored_content(record) == _content(draft, subject):
         return record, False
-    _first_version(db_session, record, subject)
+    _first_version(db_session, record)
     record.title = draft.title
     record.decided_on = draft.decided_on
     record.details = draft.details
@@ -404,7 +389,7 @@ def withdraw_record(
     record, subject = _own_record(db_session, department, record_id)
     if record.status == RecordStatus.WITHDRAWN:
         raise RecordConflict(f"{record_id} is withdrawn already")
-    _first_version(db_session, record, subject)
+    _first_version(db_session, record)
     record.status = RecordStatus.WITHDRAWN.value
     record.version += 1
     record.updated_at = clock.now()

@@ -8,16 +8,17 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
+from flask_smorest import abort
 from sqlalchemy import select
 
 from api.context import current_client, db_session, platform
-from api.errors import problem
 from api.extensions import Blueprint
 from api.public.routes import USCC_PARAMETER
 from api.public.schemas import EntitySummarySchema, MoneySchema
+from auth.models import Client
 from credit import clock, ingest, report
 from credit import service as credit_service
-from credit.models import LEGAL_PERSON_KINDS, EntityStatus, LegacyUscc, Subject
+from credit.models import LEGAL_PERSON_KINDS, EntityStatus, LegacyUscc, Record, Subject
 
 blp = Blueprint(
     "ingest",
@@ -125,11 +126,8 @@ class RecordBatches(MethodView):
         (`duplicate`), and other content under the same number is a 409 for that row, naming
         the record to correct with `PUT /v1/ingest/records/{record_id}`.
         """
-        client = current_client()
-        if client.kind != "department":
-            return problem(403, "Only department clients push records.", slug="not-a-department")
+        client = _department()
         session = db_session()
-        legacy = session.scalars(select(LegacyUscc.uscc)).all()
         result = ingest.ingest_records(
             db_session=session,
             department=client.name,
@@ -137,7 +135,7 @@ class RecordBatches(MethodView):
             identities=platform().identities,
             changed_by=client.client_id,
             request_id=g.get("request_id"),
-            legacy_allowed=legacy,
+            legacy_allowed=_legacy(),
         )
         session.commit()
         return {
@@ -153,8 +151,26 @@ class RecordBatches(MethodView):
         }
 
 
-def _not_a_department() -> Any:
-    return problem(403, "Only department clients push records.", slug="not-a-department")
+def _department() -> Client:
+    """The request's client, if it is a department; a 403 problem otherwise."""
+    client = current_client()
+    if client.kind != "department":
+        abort(403, message="Only department clients push records.", slug="not-a-department")
+    return client
+
+
+def _legacy() -> list[str]:
+    """The operator's allow-list of early pilot codes without a valid check character."""
+    return list(db_session().scalars(select(LegacyUscc.uscc)).all())
+
+
+def _state(record: Record, changed: bool) -> dict[str, Any]:
+    return {
+        "record_id": record.record_id,
+        "status": record.status,
+        "version": record.version,
+        "changed": changed,
+    }
 
 
 class CapitalSchema(ma.Schema):
@@ -254,8 +270,7 @@ class EntityRegistration(MethodView):
         become empty). 201 when the code was not registered before, 200 after an update. The
         code's check character is verified (400 when wrong).
         """
-        if current_client().kind != "department":
-            return _not_a_department()
+        _department()
         session = db_session()
         code = credit_service.check_uscc(db_session=session, raw=uscc)
         capital = body.get("registered_capital")
@@ -318,10 +333,6 @@ class RecordStateSchema(ma.Schema):
     )
 
 
-def _legacy() -> list[str]:
-    return list(db_session().scalars(select(LegacyUscc.uscc)).all())
-
-
 @blp.route("/records/<string:record_id>", methods=["PUT"], parameters=[RECORD_ID_PARAMETER])
 class RecordCorrection(MethodView):
     """Correct a record."""
@@ -337,9 +348,7 @@ class RecordCorrection(MethodView):
         number and subject stay; the history keeps every version, and the public change feed
         shows the correction. Sending the current content again changes nothing.
         """
-        client = current_client()
-        if client.kind != "department":
-            return _not_a_department()
+        client = _department()
         session = db_session()
         record, changed = ingest.correct_record(
             db_session=session,
@@ -352,12 +361,7 @@ class RecordCorrection(MethodView):
             legacy_allowed=_legacy(),
         )
         session.commit()
-        return {
-            "record_id": record.record_id,
-            "status": record.status,
-            "version": record.version,
-            "changed": changed,
-        }
+        return _state(record, changed)
 
 
 @blp.route(
@@ -376,9 +380,7 @@ class RecordWithdrawal(MethodView):
         It leaves every view at once; the history keeps it with the reason, and the public
         change feed shows the withdrawal. 409 if it is withdrawn already.
         """
-        client = current_client()
-        if client.kind != "department":
-            return _not_a_department()
+        client = _department()
         session = db_session()
         record = ingest.withdraw_record(
             db_session=session,
@@ -389,9 +391,4 @@ class RecordWithdrawal(MethodView):
             request_id=g.get("request_id"),
         )
         session.commit()
-        return {
-            "record_id": record.record_id,
-            "status": record.status,
-            "version": record.version,
-            "changed": True,
-        }
+        return _state(record, True)

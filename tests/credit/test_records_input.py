@@ -9,29 +9,14 @@ import pytest
 
 from credit import demo
 from credit.records_input import validate_record
+from tests.factories import penalty_row
 
 TODAY = date(2026, 11, 27)
 USCC = "91110000600037341L"
 
 
 def _penalty(**changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "kind": "penalty",
-        "document_no": "周市监罚〔2026〕0123号",
-        "title": "经营超过保质期的食品案",
-        "decided_on": "2026-06-12",
-        "uscc": USCC,
-        "details": {
-            "basis": "《中华人民共和国食品安全法》第一百二十四条",
-            "violation": "经营超过保质期的食品",
-            "result": "罚款人民币5000元",
-            "fine_amount": "5000.00",
-            "severity": "general",
-            "domain": "food_safety",
-        },
-    }
-    record.update(changes)
-    return record
+    return {**penalty_row(USCC, 123), **changes}
 
 
 def _errors(raw: Any) -> dict[str, list[str]]:
