@@ -103,29 +103,6 @@ def _stored_content(record: Record) -> dict[str, Any]:
     }
 
 
-def _subject(
-    db_session: Session, draft: RecordDraft, identities: IdentityProtector
-) -> Subject | Errors:
-    if draft.uscc is not None:
-        subject = db_session.scalars(
-            select(Subject).where(Subject.uscc == draft.uscc)
-        ).one_or_none()
-        if subject is None or subject.kind not in _LEGAL_PERSON_VALUES:
-            return {
-                "uscc": [
-                    f"No legal person is registered under {draft.uscc}: register it first "
-                    f"with PUT /v1/ingest/entities/{draft.uscc}."
-                ]
-            }
-        return subject
-    return natural_person(
-        db_session=db_session,
-        identities=identities,
-        id_number=draft.id_number or "",
-        name=draft.name or "",
-    )
-
-
 def _conflict(existing: Record) -> Errors:
     return {
         "document_no": [
@@ -147,10 +124,140 @@ def ingest_records(
 ) -> BatchResult:
     """Store the valid rows of a batch for `department` (the caller commits).
 
-    `changed_by` (the client id) and `request_id` go into each new record's history.
+    `changed_by` (the client id) and `request_id` go into each new record's history. The batch
+    is checked against what is stored in two queries and its new records are inserted together;
+    if a concurrent batch takes one of their keys meanwhile, the batch is re-done row by row.
     """
     if len(rows) > MAX_BATCH:
         raise ValueError(f"a batch holds at most {MAX_BATCH} records")
+    today = clock.today()
+    outcomes: dict[int, Accepted | Rejected] = {}
+    valid: list[tuple[int, RecordDraft]] = []
+    for index, raw in enumerate(rows):
+        draft, errors = validate_record(raw, today=today, legacy_allowed=legacy_allowed)
+        if draft is None:
+            outcomes[index] = Rejected(index, 422, errors)
+        else:
+            valid.append((index, draft))
+    subjects = _subjects(db_session, valid, identities)
+    stored = _stored(db_session, department, [draft for _, draft in valid])
+    new: dict[tuple[str, str], tuple[Record, Subject, dict[str, Any]]] = {}
+    for index, draft in valid:
+        subject = subjects[index]
+        if isinstance(subject, dict):
+            outcomes[index] = Rejected(index, 422, subject)
+            continue
+        key = (draft.kind, draft.document_no)
+        content = _content(draft, subject)
+        if key in stored:
+            outcomes[index] = _judge(index, stored[key], content)
+        elif key in new:  # the same number twice in one batch
+            record, _, first_content = new[key]
+            outcomes[index] = (
+                Accepted(index, record.record_id, "duplicate")
+                if content == first_content
+                else Rejected(index, 409, _conflict(record))
+            )
+        else:
+            record = _new_record(department, draft, subject)
+            new[key] = (record, subject, content)
+            outcomes[index] = Accepted(index, record.record_id, "created")
+    try:
+        with db_session.begin_nested():
+            db_session.add_all(record for record, _, _ in new.values())
+            db_session.flush()
+            for record, subject, _ in new.values():
+                _history(db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id)
+            db_session.flush()
+    except IntegrityError:
+        return _row_by_row(
+            db_session, department, rows, identities, changed_by, request_id, legacy_allowed
+        )
+    result = BatchResult()
+    for index in sorted(outcomes):
+        outcome = outcomes[index]
+        if isinstance(outcome, Accepted):
+            result.records.append(outcome)
+        else:
+            result.rejected.append(outcome)
+    return result
+
+
+def _subjects(
+    db_session: Session, valid: Sequence[tuple[int, RecordDraft]], identities: IdentityProtector
+) -> dict[int, Subject | Errors]:
+    """Each valid row's subject (legal persons in one query), or the errors naming it."""
+    codes = {draft.uscc for _, draft in valid if draft.uscc is not None}
+    registered = (
+        {
+            subject.uscc: subject
+            for subject in db_session.scalars(
+                select(Subject).where(
+                    Subject.uscc.in_(codes), Subject.kind.in_(_LEGAL_PERSON_VALUES)
+                )
+            )
+        }
+        if codes
+        else {}
+    )
+    found: dict[int, Subject | Errors] = {}
+    for index, draft in valid:
+        if draft.uscc is None:
+            found[index] = natural_person(
+                db_session=db_session,
+                identities=identities,
+                id_number=draft.id_number or "",
+                name=draft.name or "",
+            )
+        else:
+            found[index] = registered.get(draft.uscc) or _unregistered(draft.uscc)
+    return found
+
+
+def _unregistered(uscc: str) -> Errors:
+    return {
+        "uscc": [
+            f"No legal person is registered under {uscc}: register it first "
+            f"with PUT /v1/ingest/entities/{uscc}."
+        ]
+    }
+
+
+def _stored(
+    db_session: Session, department: str, drafts: Sequence[RecordDraft]
+) -> dict[tuple[str, str], Record]:
+    """The department's stored records under the drafts' document numbers, by (kind, number)."""
+    numbers = {draft.document_no for draft in drafts}
+    if not numbers:
+        return {}
+    # Every column of the unique key is constrained, so the look-up stays on its index.
+    records = db_session.scalars(
+        select(Record).where(
+            Record.department == department,
+            Record.kind.in_({draft.kind for draft in drafts}),
+            Record.document_no.in_(numbers),
+        )
+    )
+    return {(record.kind, record.document_no): record for record in records}
+
+
+def _judge(index: int, stored: Record, content: dict[str, Any]) -> Accepted | Rejected:
+    """A row whose key is stored: a duplicate if its content is the same, a conflict if not."""
+    if _stored_content(stored) == content:
+        return Accepted(index, stored.record_id, "duplicate")
+    return Rejected(index, 409, _conflict(stored))
+
+
+def _row_by_row(
+    db_session: Session,
+    department: str,
+    rows: Sequence[Any],
+    identities: IdentityProtector,
+    changed_by: str,
+    request_id: str | None,
+    legacy_allowed: Collection[str],
+) -> BatchResult:
+    """The batch one row at a time, each in a savepoint: the answer to a concurrent batch."""
     today = clock.today()
     result = BatchResult()
     for index, raw in enumerate(rows):
@@ -158,7 +265,7 @@ def ingest_records(
         if draft is None:
             result.rejected.append(Rejected(index, 422, errors))
             continue
-        subject = _subject(db_session, draft, identities)
+        subject = _subjects(db_session, [(index, draft)], identities)[index]
         if isinstance(subject, dict):
             result.rejected.append(Rejected(index, 422, subject))
             continue
@@ -173,10 +280,11 @@ def ingest_records(
             stored = _find(db_session, department, draft)
             if stored is None:
                 raise RuntimeError("a record's key was taken, yet it cannot be found")
-        if _stored_content(stored) == _content(draft, subject):
-            result.records.append(Accepted(index, stored.record_id, "duplicate"))
+        outcome = _judge(index, stored, _content(draft, subject))
+        if isinstance(outcome, Accepted):
+            result.records.append(outcome)
         else:
-            result.rejected.append(Rejected(index, 409, _conflict(stored)))
+            result.rejected.append(outcome)
     return result
 
 
@@ -191,17 +299,9 @@ def _find(db_session: Session, department: str, draft: RecordDraft) -> Record | 
     ).one_or_none()
 
 
-def _store(
-    db_session: Session,
-    department: str,
-    draft: RecordDraft,
-    subject: Subject,
-    changed_by: str,
-    request_id: str | None,
-) -> Record | None:
-    """Insert one record (and its change-feed entry) in a savepoint; None on a duplicate key."""
+def _new_record(department: str, draft: RecordDraft, subject: Subject) -> Record:
     now = clock.now()
-    record = Record(
+    return Record(
         record_id=f"rec_{secrets.token_hex(10)}",
         subject_pk=subject.id,
         kind=draft.kind,
@@ -212,14 +312,30 @@ def _store(
         decided_on=draft.decided_on,
         publish_until=_publish_until(draft),
         details=draft.details,
+        status=RecordStatus.ACTIVE.value,
+        disputed=False,
+        version=1,
         created_at=now,
         updated_at=now,
     )
+
+
+def _store(
+    db_session: Session,
+    department: str,
+    draft: RecordDraft,
+    subject: Subject,
+    changed_by: str,
+    request_id: str | None,
+) -> Record | None:
+    """Insert one record (and its change-feed entry) in a savepoint; None on a duplicate key."""
+    record = _new_record(department, draft, subject)
     try:
         with db_session.begin_nested():
             db_session.add(record)
             db_session.flush()
             _history(db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id)
+            db_session.flush()
     except IntegrityError:
         return None
     return record
@@ -272,7 +388,6 @@ def _history(
     db_session.add(_version(record, change, changed_by, now, reason, request_id))
     if subject.is_legal_person and RecordKind(record.kind) in PUBLIC_KINDS:
         db_session.add(RecordChange(record_pk=record.id, change=change.value, at=now))
-    db_session.flush()
 
 
 def _version(
