@@ -23,6 +23,8 @@ from api.ingest.routes import blp as ingest_blp
 from api.me.routes import blp as me_blp
 from api.oauth.pages import SignInThrottle
 from api.oauth.routes import blp as oauth_blp
+from api.objections.routes import blp as objections_blp
+from api.objections.routes import me_blp as my_cases_blp
 from api.ops.routes import blp as ops_blp
 from api.pagination import CursorCodec
 from api.public.routes import blp as public_blp
@@ -153,6 +155,8 @@ def create_app(
     api.register_blueprint(reports_blp)
     api.register_blueprint(me_blp)
     api.register_blueprint(ingest_blp)
+    api.register_blueprint(objections_blp)
+    api.register_blueprint(my_cases_blp)
     api.register_blueprint(admin_blp)
     api.register_blueprint(ops_blp)
     docs.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -230,6 +231,27 @@ def _session(app: Any) -> Any:
     return _platform(app).db.new_session()
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return f"uid{os.getuid()}"
+
+
+def _operator_audit(session: Any, action: str, target: str | None = None, **details: Any) -> None:
+    """Record an operator's write, made from this command line, in the write's transaction."""
+    from credit import audit
+
+    audit.record(
+        db_session=session,
+        actor=f"cli:{_os_user()}",
+        actor_kind="operator",
+        action=action,
+        target=target,
+        details=details,
+    )
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -295,6 +317,10 @@ def clients_create(
         except InvalidClientRegistration as exc:
             _fail(str(exc))
             return
+        _operator_audit(
+            session, "client.create", issued.client.client_id,
+            name=name, kind=kind, scopes=scopes.split(), categories=categories.split(),
+        )  # fmt: skip
         session.commit()
         out = {
             "client_id": issued.client.client_id,
@@ -347,6 +373,7 @@ def _status_command(name: str, status: str, help_text: str) -> None:
                 )
             except AuthError as exc:
                 _fail(str(exc))
+            _operator_audit(session, f"client.{name}", client_id, status=status)
             session.commit()
         click.echo(f"{client_id} is {status}; this takes effect on its next request.")
 
@@ -373,6 +400,7 @@ def clients_rotate_secret(client_id: str, as_json: bool) -> None:
         except AuthError as exc:
             _fail(str(exc))
             return
+        _operator_audit(session, "client.rotate-secret", client_id)
         session.commit()
     if as_json:
         click.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
@@ -413,6 +441,7 @@ def accounts_create(
         except (AuthError, InvalidIdentifier) as exc:
             _fail(str(exc))
             return
+        _operator_audit(session, "account.create", account.subject.subject_id)
         session.commit()
         out = {"username": account.username, "subject_id": account.subject.subject_id}
     if as_json:
@@ -436,6 +465,7 @@ def keys_rotate() -> None:
     app = create_app({"LOG_LEVEL": "WARNING"})
     with _session(app) as session:
         key = rotate(db_session=session, keystore_key=secret_bytes(app.config, "KEYSTORE_KEY"))
+        _operator_audit(session, "keys.rotate", key.kid)
         session.commit()
         click.echo(f"new signing key {key.kid}")
 
@@ -477,5 +507,6 @@ def consents_expire() -> None:
     app = create_app({"LOG_LEVEL": "WARNING"})
     with _session(app) as session:
         count = expire_due(db_session=session)
+        _operator_audit(session, "consents.expire", None, expired=count)
         session.commit()
     click.echo(f"{count} consents expired")

@@ -7,6 +7,7 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from flask import current_app, has_request_context, request
+from flask_smorest import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,3 +99,16 @@ def current_subject() -> Subject:
     if subject is None or current_client().kind != "first_party":
         raise NotASubject
     return subject
+
+
+def current_department() -> Client:
+    """The request's client, if it is a department; a 403 problem otherwise."""
+    client = current_client()
+    if client.kind != "department":
+        abort(
+            403,
+            message="Only department clients push, correct and withdraw records and answer "
+            "objections and repair requests.",
+            slug="not-a-department",
+        )
+    return client

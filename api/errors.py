@@ -23,8 +23,10 @@ from consent.errors import (
     ScopeMissing,
 )
 from credit.errors import (
+    CaseNotFound,
     EntityNotFound,
     InvalidRecord,
+    NotYourRecord,
     RecordConflict,
     RecordNotFound,
     SubjectNotFound,
@@ -294,3 +296,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EntityNotFound)
     def _entity_not_found(error: EntityNotFound) -> Response:
         return problem(404, str(error), slug="entity-not-found")
+
+    @app.errorhandler(NotYourRecord)
+    def _not_your_record(error: NotYourRecord) -> Response:
+        return problem(404, str(error), slug="record-not-found")
+
+    @app.errorhandler(CaseNotFound)
+    def _case_not_found(error: CaseNotFound) -> Response:
+        return problem(404, str(error), slug="case-not-found")

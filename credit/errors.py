@@ -43,3 +43,19 @@ class InvalidRecord(CreditError):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+
+class NotYourRecord(CreditError):
+    """The signed-in subject has no record with this id (another subject's looks the same)."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(f"You have no record {record_id}.")
+        self.record_id = record_id
+
+
+class CaseNotFound(CreditError):
+    """No objection or repair request with this id is yours to see or decide."""
+
+    def __init__(self, what: str, case_id: str) -> None:
+        super().__init__(f"There is no {what} {case_id} for you.")
+        self.case_id = case_id

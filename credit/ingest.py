@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from credit.errors import InvalidRecord, RecordConflict, RecordNotFound
 from credit.models import (
     LEGAL_PERSON_KINDS,
     ChangeKind,
+    Objection,
+    ObjectionStatus,
     Record,
     RecordChange,
     RecordKind,
@@ -167,7 +169,9 @@ def ingest_records(
             db_session.add_all(record for record, _, _ in new.values())
             db_session.flush()
             for record, subject, _ in new.values():
-                _history(db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id)
+                append_history(
+                    db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id
+                )
             db_session.flush()
     except IntegrityError:
         return _row_by_row(
@@ -334,7 +338,9 @@ def _store(
         with db_session.begin_nested():
             db_session.add(record)
             db_session.flush()
-            _history(db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id)
+            append_history(
+                db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id
+            )
             db_session.flush()
     except IntegrityError:
         return None
@@ -374,25 +380,32 @@ def put_entity(*, db_session: Session, uscc: str, draft: EntityDraft) -> tuple[S
     return entity, created
 
 
-def _history(
+def append_history(
     db_session: Session,
     record: Record,
     subject: Subject,
-    change: ChangeKind,
+    change: ChangeKind | str,
     changed_by: str,
     request_id: str | None,
     reason: str | None = None,
+    *,
+    feed: ChangeKind | None = None,
 ) -> None:
-    """Append the record's state to its history, and to the public feed if it is public."""
+    """Append the record's state to its history, and to the public feed if it is public.
+
+    `change` names the step in the history; `feed` the step the public feed shows, when it
+    differs (a credit repair is a correction of the publication period to the public).
+    """
     now = clock.now()
-    db_session.add(_version(record, change, changed_by, now, reason, request_id))
+    db_session.add(_version(record, str(change), changed_by, now, reason, request_id))
+    feed_change = feed or ChangeKind(change)
     if subject.is_legal_person and RecordKind(record.kind) in PUBLIC_KINDS:
-        db_session.add(RecordChange(record_pk=record.id, change=change.value, at=now))
+        db_session.add(RecordChange(record_pk=record.id, change=feed_change.value, at=now))
 
 
 def _version(
     record: Record,
-    change: ChangeKind,
+    change: str,
     changed_by: str,
     at: datetime,
     reason: str | None = None,
@@ -402,7 +415,7 @@ def _version(
     return RecordVersion(
         record_pk=record.id,
         version=record.version,
-        change=change.value,
+        change=change,
         title=record.title,
         decided_on=record.decided_on,
         publish_until=record.publish_until,
@@ -427,13 +440,13 @@ def _own_record(db_session: Session, department: str, record_id: str) -> tuple[R
     return record, subject
 
 
-def _first_version(db_session: Session, record: Record) -> None:
+def keep_first_version(db_session: Session, record: Record) -> None:
     """Records loaded in bulk have no history yet: keep their state before the first change."""
     has_history = db_session.scalar(
         select(RecordVersion.id).where(RecordVersion.record_pk == record.id).limit(1)
     )
     if has_history is None:
-        db_session.add(_version(record, ChangeKind.PUBLISHED, "import", record.created_at))
+        db_session.add(_version(record, ChangeKind.PUBLISHED.value, "import", record.created_at))
 
 
 def correct_record(
@@ -479,7 +492,7 @@ def correct_record(
         raise InvalidRecord(mismatch)
     if _stored_content(record) == _content(draft, subject):
         return record, False
-    _first_version(db_session, record)
+    keep_first_version(db_session, record)
     record.title = draft.title
     record.decided_on = draft.decided_on
     record.details = draft.details
@@ -487,7 +500,8 @@ def correct_record(
     record.version += 1
     record.updated_at = clock.now()
     db_session.flush()
-    _history(db_session, record, subject, ChangeKind.CORRECTED, changed_by, request_id)
+    append_history(db_session, record, subject, ChangeKind.CORRECTED, changed_by, request_id)
+    _link_upheld_objections(db_session, record)
     return record, True
 
 
@@ -504,10 +518,26 @@ def withdraw_record(
     record, subject = _own_record(db_session, department, record_id)
     if record.status == RecordStatus.WITHDRAWN:
         raise RecordConflict(f"{record_id} is withdrawn already")
-    _first_version(db_session, record)
+    keep_first_version(db_session, record)
     record.status = RecordStatus.WITHDRAWN.value
     record.version += 1
     record.updated_at = clock.now()
     db_session.flush()
-    _history(db_session, record, subject, ChangeKind.WITHDRAWN, changed_by, request_id, reason)
+    append_history(
+        db_session, record, subject, ChangeKind.WITHDRAWN, changed_by, request_id, reason
+    )
+    _link_upheld_objections(db_session, record)
     return record
+
+
+def _link_upheld_objections(db_session: Session, record: Record) -> None:
+    """Objections upheld before this correction or withdrawal now point to it."""
+    db_session.execute(
+        update(Objection)
+        .where(
+            Objection.record_pk == record.id,
+            Objection.status == ObjectionStatus.UPHELD.value,
+            Objection.change_version.is_(None),
+        )
+        .values(change_version=record.version)
+    )

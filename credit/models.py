@@ -255,3 +255,92 @@ class RecordVersion(Base):
     __table_args__ = (
         UniqueConstraint("record_pk", "version", name="uq_record_versions_record_pk_version"),
     )
+
+
+class ObjectionStatus(StrEnum):
+    """Where a subject's objection to a record stands."""
+
+    PENDING = "pending"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Objection(Base):
+    """A subject's objection to one of their records; the record is disputed while it is
+    pending, and its department upholds it (correcting or withdrawing the record) or dismisses it.
+    """
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    objection_id: Mapped[str] = mapped_column(String(32), unique=True)
+    record_pk: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="RESTRICT"))
+    subject_pk: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), default=ObjectionStatus.PENDING.value)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    # The record's version when the objection was filed, and the version of the correction or
+    # withdrawal an upheld objection led to (API.md: "the objection links the change").
+    record_version: Mapped[int] = mapped_column(Integer)
+    change_version: Mapped[int | None] = mapped_column(Integer)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_objections_record_pk_status", "record_pk", "status"),
+        Index("ix_objections_subject_pk_id", "subject_pk", "id"),
+    )
+
+
+class RepairStatus(StrEnum):
+    """Where a subject's request for credit repair stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class RepairRequest(Base):
+    """A subject's request to end a penalty's publication early (credit repair, NDRC Order
+    No. 58 of 2023 art. 13), decided by the record's department."""
+
+    __tablename__ = "repair_requests"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    repair_id: Mapped[str] = mapped_column(String(32), unique=True)
+    record_pk: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="RESTRICT"))
+    subject_pk: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), default=RepairStatus.PENDING.value)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_repair_requests_record_pk_status", "record_pk", "status"),
+        Index("ix_repair_requests_subject_pk_id", "subject_pk", "id"),
+    )
+
+
+class AuditEvent(Base):
+    """One write by a department, an operator or a subject: who, what, on what, when, under
+    which request. Append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+
+    __table_args__ = (
+        Index("ix_audit_events_at_id", "at", "id"),
+        Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_target_id", "target", "id"),
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from credit import identifiers
 from credit.disclosure import PUBLIC_KINDS, public_record_clause
-from credit.errors import EntityNotFound
+from credit.errors import EntityNotFound, NotYourRecord
 from credit.models import (
     LEGAL_PERSON_KINDS,
     LegacyUscc,
@@ -165,3 +165,13 @@ def natural_person(
         db_session.add(subject)
         db_session.flush()
     return subject
+
+
+def subject_record(*, db_session: Session, subject: Subject, record_id: str) -> Record:
+    """One of the subject's own records, for their objections and repair requests."""
+    found = db_session.scalars(
+        select(Record).where(Record.record_id == record_id, Record.subject_pk == subject.id)
+    ).one_or_none()
+    if found is None:
+        raise NotYourRecord(record_id)
+    return found

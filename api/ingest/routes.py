@@ -8,14 +8,13 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
-from flask_smorest import abort
 from sqlalchemy import select
 
-from api.context import current_client, db_session, platform
+from api.audit import audited
+from api.context import current_department, db_session, platform
 from api.extensions import Blueprint
 from api.public.routes import USCC_PARAMETER
 from api.public.schemas import EntitySummarySchema, MoneySchema
-from auth.models import Client
 from credit import clock, ingest, report
 from credit import service as credit_service
 from credit.models import LEGAL_PERSON_KINDS, EntityStatus, LegacyUscc, Record, Subject
@@ -126,7 +125,7 @@ class RecordBatches(MethodView):
         (`duplicate`), and other content under the same number is a 409 for that row, naming
         the record to correct with `PUT /v1/ingest/records/{record_id}`.
         """
-        client = _department()
+        client = current_department()
         session = db_session()
         result = ingest.ingest_records(
             db_session=session,
@@ -136,6 +135,16 @@ class RecordBatches(MethodView):
             changed_by=client.client_id,
             request_id=g.get("request_id"),
             legacy_allowed=_legacy(),
+        )
+        audited(
+            "records.ingest",
+            target=client.name,
+            details={
+                "accepted": result.accepted,
+                "duplicates": result.duplicates,
+                "rejected": len(result.rejected),
+                "created": [r.record_id for r in result.records if r.outcome == "created"],
+            },
         )
         session.commit()
         return {
@@ -149,14 +158,6 @@ class RecordBatches(MethodView):
                 {"index": r.index, "status": r.status, "errors": r.errors} for r in result.rejected
             ],
         }
-
-
-def _department() -> Client:
-    """The request's client, if it is a department; a 403 problem otherwise."""
-    client = current_client()
-    if client.kind != "department":
-        abort(403, message="Only department clients push records.", slug="not-a-department")
-    return client
 
 
 def _legacy() -> list[str]:
@@ -270,7 +271,7 @@ class EntityRegistration(MethodView):
         become empty). 201 when the code was not registered before, 200 after an update. The
         code's check character is verified (400 when wrong).
         """
-        _department()
+        current_department()
         session = db_session()
         code = credit_service.check_uscc(db_session=session, raw=uscc)
         capital = body.get("registered_capital")
@@ -288,6 +289,7 @@ class EntityRegistration(MethodView):
             contact_phone=body.get("contact_phone"),
         )
         entity, created = ingest.put_entity(db_session=session, uscc=code, draft=draft)
+        audited("entity.register" if created else "entity.update", target=code)
         session.commit()
         return _registered(entity), 201 if created else 200
 
@@ -348,7 +350,7 @@ class RecordCorrection(MethodView):
         number and subject stay; the history keeps every version, and the public change feed
         shows the correction. Sending the current content again changes nothing.
         """
-        client = _department()
+        client = current_department()
         session = db_session()
         record, changed = ingest.correct_record(
             db_session=session,
@@ -360,6 +362,8 @@ class RecordCorrection(MethodView):
             request_id=g.get("request_id"),
             legacy_allowed=_legacy(),
         )
+        if changed:
+            audited("record.correct", target=record_id, details={"version": record.version})
         session.commit()
         return _state(record, changed)
 
@@ -380,7 +384,7 @@ class RecordWithdrawal(MethodView):
         It leaves every view at once; the history keeps it with the reason, and the public
         change feed shows the withdrawal. 409 if it is withdrawn already.
         """
-        client = _department()
+        client = current_department()
         session = db_session()
         record = ingest.withdraw_record(
             db_session=session,
@@ -390,5 +394,6 @@ class RecordWithdrawal(MethodView):
             changed_by=client.client_id,
             request_id=g.get("request_id"),
         )
+        audited("record.withdraw", target=record_id, details={"version": record.version})
         session.commit()
         return _state(record, True)

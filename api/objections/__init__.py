@@ -1,0 +1,1 @@
+"""Objections and credit repair: the subjects' requests and the departments' answers."""
