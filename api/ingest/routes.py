@@ -289,7 +289,11 @@ class EntityRegistration(MethodView):
             contact_phone=body.get("contact_phone"),
         )
         entity, created = ingest.put_entity(db_session=session, uscc=code, draft=draft)
-        audited("entity.register" if created else "entity.update", target=code)
+        audited(
+            "entity.register" if created else "entity.update",
+            target=code,
+            details={"fields": sorted(body)},
+        )
         session.commit()
         return _registered(entity), 201 if created else 200
 
