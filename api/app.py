@@ -62,7 +62,8 @@ def _oauth_services(app: Flask, platform: Platform) -> OAuthServices:
     hasher = SecretHasher(secret_bytes(app.config, "SECRET_PEPPER"))
     lifetime = int(app.config["ACCESS_TOKEN_LIFETIME"])
     keys = KeyStore(
-        platform.db.new_session,
+        # Reads in the middle of requests that hold the write lock (see Database).
+        platform.db.reading_session,
         secret_bytes(app.config, "KEYSTORE_KEY"),
         publish_retired_for=timedelta(seconds=lifetime + 60),
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+_SQLITE_WRITER = "xinyong_sqlite_writer"
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -21,12 +24,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: an accepted write survives a power cut too, as API.md promises ("durable
+            # when the answer is sent"); NORMAL in WAL mode only survives a killed process.
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A write transaction that began as a read cannot wait for another writer: SQLite
+            # fails it at once with "database is locked". Sessions that will write (see
+            # Database) take the write lock up front and queue behind each other instead.
+            immediate = connection.get_execution_options().get(_SQLITE_WRITER, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     # A short connect timeout: an unreachable database must make /readyz answer 503, not hang.
@@ -42,16 +51,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """Holds the engine and a scoped session, removed at the end of each request."""
+    """Holds the engine and a scoped session, removed at the end of each request.
+
+    On SQLite the session of a request that may write (any method but GET, HEAD and OPTIONS)
+    and the commands' sessions begin with `BEGIN IMMEDIATE`; other sessions, such as the key
+    store's reads in the middle of a request, begin deferred and never wait for that lock.
+    """
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.writer: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
-        self.session = scoped_session(self.session_factory)
+        # scoped_session calls its factory with no arguments; the stubs ask for a sessionmaker.
+        self.session: scoped_session[Session] = scoped_session(
+            self._request_session  # type: ignore[arg-type]
+        )
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from the app's configuration."""
         self.engine = make_engine(app.config["DATABASE_URL"])
+        self.writer = self.engine.execution_options(**{_SQLITE_WRITER: True})
         self.session_factory.configure(bind=self.engine)
         app.extensions["xinyong_db"] = self
 
@@ -59,6 +78,20 @@ class Database:
         def _remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
 
+    def _request_session(self) -> Session:
+        reading = has_request_context() and request.method in _READING_METHODS
+        return self._writing_session() if not reading else self.session_factory()
+
+    def _writing_session(self) -> Session:
+        # Unless the factory was bound elsewhere (the tests bind it to their own connection).
+        if self.session_factory.kw.get("bind") is self.engine:
+            return self.session_factory(bind=self.writer)
+        return self.session_factory()
+
     def new_session(self) -> Session:
-        """A session outside of a request (commands, background work)."""
+        """A session outside of a request (commands, background work) that may write."""
+        return self._writing_session()
+
+    def reading_session(self) -> Session:
+        """A session that only reads: it never waits for another session's write lock."""
         return self.session_factory()

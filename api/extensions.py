@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import functools
 import http
+import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
 from apispec import BasePlugin
 from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, current_app, g, request
+from flask_smorest import abort
 from flask_smorest.utils import prepare_response
-from webargs.flaskparser import FlaskParser
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, problem, problem_from_http_exception
@@ -32,6 +35,8 @@ ERROR_DESCRIPTIONS = {
     403: "The credentials do not allow this.",
     404: "Not found.",
     409: "Conflict with the current state.",
+    413: "The body is too large.",
+    415: "The body is not JSON: send it with Content-Type: application/json.",
     429: "Too many requests; retry after `Retry-After` seconds.",
     503: "A dependency is unavailable; retry later.",
 }
@@ -59,9 +64,60 @@ class ResponseHeadersPlugin(BasePlugin):
 
 
 class Parser(FlaskParser):
-    """Bad arguments are a 400 Bad Request, with the messages field by field."""
+    """Bad arguments are a 400 Bad Request, with the messages field by field.
+
+    JSON bodies are held to RFC 8259: a body in another media type is a 415, and what Python's
+    parser would take beyond JSON (NaN, Infinity) or choke on (nesting too deep, numbers too
+    long, unpaired surrogate escapes that no database can store) is a 400 saying so.
+    """
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            if not req.content_length and not req.mimetype:
+                return missing  # no body at all: the schema names what is missing
+            abort(
+                415,
+                message="Send the body as JSON, with the header Content-Type: application/json.",
+                slug="unsupported-media-type",
+            )
+        data = req.get_data(cache=True)
+        if not data:
+            return missing
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_not_json)
+            # Unpaired surrogates (\ud800) parse, but are no Unicode text: find them now.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except json.JSONDecodeError:
+            raise  # webargs answers it: 400 "Invalid JSON body."
+        except UnicodeDecodeError:
+            _bad_json("The body is not UTF-8 text, as JSON must be (RFC 8259 §8.1).")
+        except _NotJson as exc:
+            _bad_json(f"{exc} is not a JSON number (RFC 8259 §6); send amounts as decimal strings.")
+        except RecursionError:
+            _bad_json("The JSON body is nested too deeply.")
+        except UnicodeEncodeError:
+            _bad_json(
+                "The JSON body holds an unpaired surrogate escape (such as \\ud800), which is "
+                "no Unicode character."
+            )
+        except ValueError:  # an integer literal beyond Python's digit limit
+            _bad_json("The JSON body holds a number with too many digits.")
+        return value
+
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity in a body: Python's JSON parser takes them, JSON has none."""
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
+def _bad_json(message: str) -> NoReturn:
+    abort(400, message=message, slug="invalid-json")
+    raise AssertionError("unreachable: abort raises")
 
 
 class Api(flask_smorest.Api):
@@ -141,6 +197,17 @@ class Blueprint(flask_smorest.Blueprint):
                     content_type=PROBLEM_CONTENT_TYPE,
                 )(func)
             return func
+
+        return decorator
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """flask-smorest's `arguments`; a JSON body also documents the 415 of another type."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(func: F) -> F:
+            return self.errors(415)(parse(func))
 
         return decorator
 

@@ -29,7 +29,7 @@ class PageArgsSchema(ma.Schema):
         validate=[
             ma.validate.Length(min=1, max=512),
             ma.validate.Regexp(
-                r"^[A-Za-z0-9_.\-]+$", error="A cursor holds only URL-safe characters."
+                r"^[A-Za-z0-9_.\-]+(?!\n)$", error="A cursor holds only URL-safe characters."
             ),
         ],
         # No example: "try it out" in the docs would send it, and only real cursors are valid.

@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -71,6 +71,9 @@ TOP_LEVEL = frozenset(
     {"kind", "document_no", "title", "decided_on", "uscc", "id_number", "name", "publish_until"}
 )
 INTEGER_DETAILS = frozenset({"year", "months"})
+_DATE_FIELDS = frozenset(
+    {"decided_on", "publish_until", "details.valid_from", "details.valid_until"}
+)
 _DATE_FORMS = (
     re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
@@ -122,7 +125,8 @@ def _decode(data: bytes, encoding: str | None) -> str:
     candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
     for name in candidates:
         try:
-            return data.decode(name)
+            # A byte-order mark is no part of the first column's name, whatever the encoding.
+            return data.decode(name).removeprefix("\ufeff")
         except (UnicodeDecodeError, LookupError):
             continue
     raise UnreadableFile(
@@ -131,8 +135,8 @@ def _decode(data: bytes, encoding: str | None) -> str:
     )
 
 
-def _check_columns(names: list[str]) -> None:
-    unknown = [
+def _unknown(names: Iterable[str]) -> list[str]:
+    return [
         n
         for n in names
         if n not in TOP_LEVEL
@@ -140,53 +144,77 @@ def _check_columns(names: list[str]) -> None:
         and n not in IGNORED_COLUMNS
         and not (n.startswith("details.") and len(n) > len("details."))
     ]
+
+
+def _twice(names: Iterable[str]) -> tuple[str, str, str] | None:
+    """Two names that give the same field (a field and its national alias), if any."""
+    seen: dict[str, str] = {}
+    for n in names:
+        if n in IGNORED_COLUMNS:
+            continue
+        target = ALIASES.get(n, n)
+        if target in seen:
+            return seen[target], n, target
+        seen[target] = n
+    return None
+
+
+def _check_columns(names: list[str]) -> None:
+    unknown = _unknown(names)
     if unknown:
         raise UnreadableFile(
             "unknown columns: " + ", ".join(unknown) + ". Use the record fields (kind, "
             "document_no, title, decided_on, uscc or id_number and name, publish_until, "
             "details.<field>) or the national XK_/CF_ column names"
         )
-    seen: dict[str, str] = {}
-    for n in names:
-        target = ALIASES.get(n, n)
-        if n in IGNORED_COLUMNS:
-            continue
-        if target in seen:
-            raise UnreadableFile(f"columns {seen[target]} and {n} both give {target}")
-        seen[target] = n
+    twice = _twice(names)
+    if twice:
+        raise UnreadableFile(f"columns {twice[0]} and {twice[1]} both give {twice[2]}")
 
 
 def _csv_rows(text: str) -> Iterator[SourceRow]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\x00extra")
-    if reader.fieldnames is None:
-        raise UnreadableFile("the file is empty: the first line names the columns")
-    names = [name.strip() for name in reader.fieldnames]
-    if len(set(names)) != len(names) or not all(names):
-        raise UnreadableFile("the header names a column twice, or has an empty column name")
-    _check_columns(names)
-    reader.fieldnames = names
-    line = reader.line_num
-    for cells in reader:
-        first_line, line = line + 1, reader.line_num
-        if "\x00extra" in cells:
-            yield SourceRow(first_line, None, {"_row": ["More cells than the header has columns."]})
-            continue
-        values = {k: v.strip() for k, v in cells.items() if v is not None and v.strip() != ""}
-        if not values:
-            continue  # a blank line
-        yield _row_from(first_line, values, from_text=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise UnreadableFile("the file is empty: the first line names the columns")
+        names = [name.strip() for name in header]
+        if len(set(names)) != len(names) or not all(names):
+            raise UnreadableFile("the header names a column twice, or has an empty column name")
+        _check_columns(names)
+        aliases = {ALIASES[n]: n for n in names if n in ALIASES}
+        line = reader.line_num
+        for cells in reader:
+            # Each row starts on the line after the previous one ended (a quoted cell may
+            # span lines); csv.reader yields an empty list for an empty line.
+            first_line, line = line + 1, reader.line_num
+            if len(cells) > len(names):
+                yield SourceRow(
+                    first_line, None, {"_row": ["More cells than the header has columns."]}
+                )
+                continue
+            values = {
+                name: cell.strip() for name, cell in zip(names, cells, strict=False) if cell.strip()
+            }
+            if values:  # else a blank line
+                yield _row_from(first_line, values, from_text=True, aliases=aliases)
+    except csv.Error as exc:
+        raise UnreadableFile(
+            f"line {reader.line_num}: {exc} (an unclosed quote?); nothing was imported"
+        ) from exc
 
 
 def _jsonl_rows(text: str) -> Iterator[SourceRow]:
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only a line feed ends a record: JSON strings may hold U+2028 and the like unescaped.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield SourceRow(
-                number, None, {"_row": [f"Not valid JSON: {exc.msg} (column {exc.colno})."]}
-            )
+        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+            where = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else "too deep or too long"
+            yield SourceRow(number, None, {"_row": [f"Not valid JSON: {message}{where}."]})
             continue
         if not isinstance(value, dict):
             yield SourceRow(number, None, {"_row": ["Each line holds one record, a JSON object."]})
@@ -197,11 +225,7 @@ def _jsonl_rows(text: str) -> Iterator[SourceRow]:
             flat.update({f"details.{k}": v for k, v in details.items()})
         elif details is not None:
             flat["details"] = details  # left for the validator to name
-        unknown = [
-            k for k in flat
-            if k not in TOP_LEVEL and k not in ALIASES and k not in IGNORED_COLUMNS
-            and not k.startswith("details.") and k != "details"
-        ]  # fmt: skip
+        unknown = [k for k in _unknown(flat) if k != "details"]
         if unknown:
             yield SourceRow(
                 number,
@@ -209,21 +233,31 @@ def _jsonl_rows(text: str) -> Iterator[SourceRow]:
                 {k: ["Unknown field: not part of the record format."] for k in unknown},
             )
             continue
-        yield _row_from(number, flat, from_text=False)
+        twice = _twice(flat)
+        if twice:
+            yield SourceRow(
+                number, None, {twice[2]: [f"Given twice, as {twice[0]} and as {twice[1]}."]}
+            )
+            continue
+        aliases = {ALIASES[n]: n for n in flat if n in ALIASES}
+        yield _row_from(number, flat, from_text=False, aliases=aliases)
 
 
-def _row_from(line: int, values: dict[str, Any], *, from_text: bool) -> SourceRow:
-    """A record from one row's named values (aliases resolved, units converted)."""
+def _row_from(
+    line: int, values: dict[str, Any], *, from_text: bool, aliases: dict[str, str]
+) -> SourceRow:
+    """A record from one row's named values (aliases resolved, units converted).
+
+    `aliases` names the file's column of each field given by a national column name, for
+    messages; it covers the row's empty cells too.
+    """
     record: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    columns: dict[str, str] = {}
     errors: Errors = {}
     for column, value in values.items():
         if column in IGNORED_COLUMNS:
             continue
         target = ALIASES.get(column, column)
-        if column in ALIASES:
-            columns[target] = column
         if column in TEN_THOUSAND_YUAN and value is not None:
             converted = _yuan_from_wan(value)
             if converted is None:
@@ -233,33 +267,44 @@ def _row_from(line: int, values: dict[str, Any], *, from_text: bool) -> SourceRo
                 ]
                 continue
             value = converted
-        elif column in ALIASES and target in ("decided_on", "publish_until", "details.valid_from",
-                                              "details.valid_until"):  # fmt: skip
+        elif column in ALIASES and target in _DATE_FIELDS:
             value = _iso_date(value)
         if target == "details":
             record["details"] = value
         elif target.startswith("details."):
             key = target.removeprefix("details.")
-            if from_text and key in INTEGER_DETAILS and isinstance(value, str) and value.isdigit():
+            if (
+                from_text
+                and key in INTEGER_DETAILS
+                and isinstance(value, str)
+                and value.isascii()
+                and value.isdigit()
+            ):
                 value = int(value)
             details[key] = value
         else:
             record[target] = value
     record.setdefault("details", details)
+    national = {c for c in values if c in ALIASES}
     if "kind" not in record:
-        kinds = {"license" if c in LICENSE_ALIASES else "penalty" for c in values if c in ALIASES}
+        kinds = {"license" if c in LICENSE_ALIASES else "penalty" for c in national}
         if len(kinds) == 1:
             record["kind"] = kinds.pop()
-    if record.get("kind") == "penalty" and isinstance(record["details"], dict):
+    uses_penalty_standard = any(c in PENALTY_ALIASES for c in national)
+    if (
+        uses_penalty_standard
+        and record.get("kind") == "penalty"
+        and isinstance(record["details"], dict)
+    ):
         # The national penalty standard has no severity: general unless the file says serious.
         record["details"].setdefault("severity", "general")
     if "uscc" in record and "id_number" not in record:
         record.pop("name", None)  # a legal person is named by its registration
-    if "title" not in record and isinstance(record.get("details"), dict):
+    if "title" not in record and uses_penalty_standard and isinstance(record["details"], dict):
         violation = record["details"].get("violation")
-        if isinstance(violation, str) and any(c in values for c in PENALTY_ALIASES):
+        if isinstance(violation, str):
             record["title"] = violation
-    return SourceRow(line, record, errors, columns)
+    return SourceRow(line, record, errors, dict(aliases))
 
 
 def _yuan_from_wan(value: Any) -> str | None:
@@ -272,7 +317,10 @@ def _yuan_from_wan(value: Any) -> str | None:
         return None
     if not amount.is_finite():
         return None
-    return str((amount * 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    try:
+        return str((amount * 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # too many digits to hold to the fen: the validator could not either
+        return None
 
 
 def _iso_date(value: Any) -> Any:

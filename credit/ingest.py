@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ from credit.models import (
     RecordKind,
     RecordStatus,
     RecordVersion,
+    RepairRequest,
+    RepairStatus,
     Subject,
 )
 from credit.personal_data import IdentityProtector
@@ -78,21 +80,54 @@ class BatchResult:
         return sum(1 for r in self.records if r.outcome == "duplicate")
 
 
-def _content(draft: RecordDraft, subject: Subject) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _NewPerson:
+    """A natural person seen for the first time, made only if one of their records is stored."""
+
+    lookup_hash: str
+
+
+SubjectRef = Subject | _NewPerson
+
+
+def _content(
+    draft: RecordDraft, subject: SubjectRef, repaired_end: date | None = None
+) -> dict[str, Any]:
     """What must match for a re-sent record to be the same record."""
     return {
-        "subject_pk": subject.id,
+        # A person not yet known never matches a stored record.
+        "subject_pk": subject.id if isinstance(subject, Subject) else subject,
         "title": draft.title,
         "decided_on": draft.decided_on,
         "details": draft.details,
-        "publish_until": _publish_until(draft),
+        "publish_until": _publish_until(draft, repaired_end),
     }
 
 
-def _publish_until(draft: RecordDraft) -> date | None:
-    return publish_until(
+def _publish_until(draft: RecordDraft, repaired_end: date | None = None) -> date | None:
+    """The record's last public day; an approved credit repair's early end outlasts any
+    re-sending or correction of the record."""
+    until = publish_until(
         draft.kind, draft.decided_on, draft.details, requested_until=draft.publish_until
     )
+    if repaired_end is not None and (until is None or repaired_end < until):
+        return repaired_end
+    return until
+
+
+def _repaired_ends(db_session: Session, records: Collection[Record]) -> dict[int, date]:
+    """The last public day set by an approved credit repair, for those of `records` with one."""
+    if not records:
+        return {}
+    rows = db_session.execute(
+        select(RepairRequest.record_pk, func.min(RepairRequest.publication_ended_on))
+        .where(
+            RepairRequest.record_pk.in_({record.id for record in records}),
+            RepairRequest.status == RepairStatus.APPROVED.value,
+        )
+        .group_by(RepairRequest.record_pk)
+    )
+    return {record_pk: ended for record_pk, ended in rows if ended is not None}
 
 
 def _stored_content(record: Record) -> dict[str, Any]:
@@ -105,11 +140,11 @@ def _stored_content(record: Record) -> dict[str, Any]:
     }
 
 
-def _conflict(existing: Record) -> Errors:
+def _conflict(record_id: str) -> Errors:
     return {
         "document_no": [
-            f"Already published with other content as {existing.record_id}: to change it, "
-            f"send the corrected record with PUT /v1/ingest/records/{existing.record_id}."
+            f"Already published with other content as {record_id}: to change it, "
+            f"send the corrected record with PUT /v1/ingest/records/{record_id}."
         ]
     }
 
@@ -143,79 +178,95 @@ def ingest_records(
             valid.append((index, draft))
     subjects = _subjects(db_session, valid, identities)
     stored = _stored(db_session, department, [draft for _, draft in valid])
-    new: dict[tuple[str, str], tuple[Record, Subject, dict[str, Any]]] = {}
+    repaired = _repaired_ends(db_session, list(stored.values()))
+    new: dict[tuple[str, str], tuple[str, RecordDraft, SubjectRef, dict[str, Any]]] = {}
     for index, draft in valid:
         subject = subjects[index]
         if isinstance(subject, dict):
             outcomes[index] = Rejected(index, 422, subject)
             continue
         key = (draft.kind, draft.document_no)
-        content = _content(draft, subject)
         if key in stored:
-            outcomes[index] = _judge(index, stored[key], content)
+            found = stored[key]
+            content = _content(draft, subject, repaired.get(found.id))
+            outcomes[index] = _judge(index, found, content)
         elif key in new:  # the same number twice in one batch
-            record, _, first_content = new[key]
+            record_id, _, _, first_content = new[key]
             outcomes[index] = (
-                Accepted(index, record.record_id, "duplicate")
-                if content == first_content
-                else Rejected(index, 409, _conflict(record))
+                Accepted(index, record_id, "duplicate")
+                if _content(draft, subject) == first_content
+                else Rejected(index, 409, _conflict(record_id))
             )
         else:
-            record = _new_record(department, draft, subject)
-            new[key] = (record, subject, content)
-            outcomes[index] = Accepted(index, record.record_id, "created")
+            record_id = _new_record_id()
+            new[key] = (record_id, draft, subject, _content(draft, subject))
+            outcomes[index] = Accepted(index, record_id, "created")
     try:
         with db_session.begin_nested():
-            db_session.add_all(record for record, _, _ in new.values())
+            # Concurrent batches sharing keys take their index locks in the same (key) order,
+            # so one waits for the other instead of deadlocking.
+            created: list[tuple[Record, Subject]] = []
+            for key in sorted(new):
+                record_id, draft, subject, _ = new[key]
+                person = _made(db_session, subject, draft, identities)
+                created.append((_new_record(department, draft, person, record_id), person))
+            db_session.add_all(record for record, _ in created)
             db_session.flush()
-            for record, subject, _ in new.values():
+            for record, person in created:
                 append_history(
-                    db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id
+                    db_session, record, person, ChangeKind.PUBLISHED, changed_by, request_id
                 )
             db_session.flush()
     except IntegrityError:
         return _row_by_row(
             db_session, department, rows, identities, changed_by, request_id, legacy_allowed
         )
-    result = BatchResult()
-    for index in sorted(outcomes):
-        outcome = outcomes[index]
-        if isinstance(outcome, Accepted):
-            result.records.append(outcome)
-        else:
-            result.rejected.append(outcome)
-    return result
+    return _in_row_order(outcomes)
 
 
 def _subjects(
     db_session: Session, valid: Sequence[tuple[int, RecordDraft]], identities: IdentityProtector
-) -> dict[int, Subject | Errors]:
-    """Each valid row's subject (legal persons in one query), or the errors naming it."""
+) -> dict[int, SubjectRef | Errors]:
+    """Each valid row's subject, found in one query per kind of person, or the errors naming
+    it; natural persons not seen before are only named (`_NewPerson`), not made."""
     codes = {draft.uscc for _, draft in valid if draft.uscc is not None}
-    registered = (
-        {
-            subject.uscc: subject
-            for subject in db_session.scalars(
-                select(Subject).where(
-                    Subject.uscc.in_(codes), Subject.kind.in_(_LEGAL_PERSON_VALUES)
-                )
-            )
-        }
-        if codes
-        else {}
-    )
-    found: dict[int, Subject | Errors] = {}
+    hashes = {
+        index: identities.lookup_hash(draft.id_number or "")
+        for index, draft in valid
+        if draft.uscc is None
+    }
+    registered: dict[str | None, Subject] = {}
+    if codes:
+        legal = select(Subject).where(
+            Subject.uscc.in_(codes), Subject.kind.in_(_LEGAL_PERSON_VALUES)
+        )
+        registered = {subject.uscc: subject for subject in db_session.scalars(legal)}
+    persons: dict[str | None, Subject] = {}
+    if hashes:
+        natural = select(Subject).where(Subject.id_number_hash.in_(set(hashes.values())))
+        persons = {subject.id_number_hash: subject for subject in db_session.scalars(natural)}
+    found: dict[int, SubjectRef | Errors] = {}
     for index, draft in valid:
         if draft.uscc is None:
-            found[index] = natural_person(
-                db_session=db_session,
-                identities=identities,
-                id_number=draft.id_number or "",
-                name=draft.name or "",
-            )
+            lookup = hashes[index]
+            found[index] = persons.get(lookup) or _NewPerson(lookup)
         else:
             found[index] = registered.get(draft.uscc) or _unregistered(draft.uscc)
     return found
+
+
+def _made(
+    db_session: Session, subject: SubjectRef, draft: RecordDraft, identities: IdentityProtector
+) -> Subject:
+    """The subject of a record about to be stored: a new natural person is made now."""
+    if isinstance(subject, Subject):
+        return subject
+    return natural_person(
+        db_session=db_session,
+        identities=identities,
+        id_number=draft.id_number or "",
+        name=draft.name or "",
+    )
 
 
 def _unregistered(uscc: str) -> Errors:
@@ -249,7 +300,7 @@ def _judge(index: int, stored: Record, content: dict[str, Any]) -> Accepted | Re
     """A row whose key is stored: a duplicate if its content is the same, a conflict if not."""
     if _stored_content(stored) == content:
         return Accepted(index, stored.record_id, "duplicate")
-    return Rejected(index, 409, _conflict(stored))
+    return Rejected(index, 409, _conflict(stored.record_id))
 
 
 def _row_by_row(
@@ -261,30 +312,57 @@ def _row_by_row(
     request_id: str | None,
     legacy_allowed: Collection[str],
 ) -> BatchResult:
-    """The batch one row at a time, each in a savepoint: the answer to a concurrent batch."""
+    """The batch one row at a time, each in a savepoint: the answer to a concurrent batch.
+
+    Rows are stored in key order, like the batch path, so that two batches never wait for
+    each other's keys in opposite orders.
+    """
     today = clock.today()
-    result = BatchResult()
+    outcomes: dict[int, Accepted | Rejected] = {}
+    valid: list[tuple[int, RecordDraft]] = []
     for index, raw in enumerate(rows):
         draft, errors = validate_record(raw, today=today, legacy_allowed=legacy_allowed)
         if draft is None:
-            result.rejected.append(Rejected(index, 422, errors))
-            continue
+            outcomes[index] = Rejected(index, 422, errors)
+        else:
+            valid.append((index, draft))
+    valid.sort(key=lambda item: (item[1].kind, item[1].document_no, item[0]))
+    for index, draft in valid:
         subject = _subjects(db_session, [(index, draft)], identities)[index]
         if isinstance(subject, dict):
-            result.rejected.append(Rejected(index, 422, subject))
+            outcomes[index] = Rejected(index, 422, subject)
             continue
         # Earlier rows of this batch are flushed: they are found here like stored ones.
         stored = _find(db_session, department, draft)
         if stored is None:
-            created = _store(db_session, department, draft, subject, changed_by, request_id)
+            created = _store(
+                db_session, department, draft, subject, identities, changed_by, request_id
+            )
             if created is not None:
-                result.records.append(Accepted(index, created.record_id, "created"))
+                outcomes[index] = Accepted(index, created.record_id, "created")
                 continue
             # Lost a race with a concurrent batch: judge against the winner.
             stored = _find(db_session, department, draft)
             if stored is None:
                 raise RuntimeError("a record's key was taken, yet it cannot be found")
-        outcome = _judge(index, stored, _content(draft, subject))
+            subject = _subjects(db_session, [(index, draft)], identities)[index]
+            if isinstance(subject, dict):  # pragma: no cover - it was found a moment ago
+                outcomes[index] = Rejected(index, 422, subject)
+                continue
+        repaired_end = _repaired_ends(db_session, [stored]).get(stored.id)
+        outcomes[index] = _judge(index, stored, _content(draft, subject, repaired_end))
+    return _in_row_order(outcomes)
+
+
+def _find(db_session: Session, department: str, draft: RecordDraft) -> Record | None:
+    """The department's record under the draft's kind and document number, if any."""
+    return _stored(db_session, department, [draft]).get((draft.kind, draft.document_no))
+
+
+def _in_row_order(outcomes: dict[int, Accepted | Rejected]) -> BatchResult:
+    result = BatchResult()
+    for index in sorted(outcomes):
+        outcome = outcomes[index]
         if isinstance(outcome, Accepted):
             result.records.append(outcome)
         else:
@@ -292,21 +370,14 @@ def _row_by_row(
     return result
 
 
-def _find(db_session: Session, department: str, draft: RecordDraft) -> Record | None:
-    """The department's record under the draft's kind and document number, if any."""
-    return db_session.scalars(
-        select(Record).where(
-            Record.department == department,
-            Record.kind == draft.kind,
-            Record.document_no == draft.document_no,
-        )
-    ).one_or_none()
+def _new_record_id() -> str:
+    return f"rec_{secrets.token_hex(10)}"
 
 
-def _new_record(department: str, draft: RecordDraft, subject: Subject) -> Record:
+def _new_record(department: str, draft: RecordDraft, subject: Subject, record_id: str) -> Record:
     now = clock.now()
     return Record(
-        record_id=f"rec_{secrets.token_hex(10)}",
+        record_id=record_id,
         subject_pk=subject.id,
         kind=draft.kind,
         category=category_of(draft.kind),
@@ -328,19 +399,20 @@ def _store(
     db_session: Session,
     department: str,
     draft: RecordDraft,
-    subject: Subject,
+    subject: SubjectRef,
+    identities: IdentityProtector,
     changed_by: str,
     request_id: str | None,
 ) -> Record | None:
-    """Insert one record (and its change-feed entry) in a savepoint; None on a duplicate key."""
-    record = _new_record(department, draft, subject)
+    """Insert one record (its subject if new, its history) in a savepoint; None on a duplicate
+    key."""
     try:
         with db_session.begin_nested():
+            person = _made(db_session, subject, draft, identities)
+            record = _new_record(department, draft, person, _new_record_id())
             db_session.add(record)
             db_session.flush()
-            append_history(
-                db_session, record, subject, ChangeKind.PUBLISHED, changed_by, request_id
-            )
+            append_history(db_session, record, person, ChangeKind.PUBLISHED, changed_by, request_id)
             db_session.flush()
     except IntegrityError:
         return None
@@ -490,13 +562,14 @@ def correct_record(
         mismatch[field_name] = ["A correction keeps the record's subject; withdraw it instead."]
     if mismatch:
         raise InvalidRecord(mismatch)
-    if _stored_content(record) == _content(draft, subject):
+    repaired_end = _repaired_ends(db_session, [record]).get(record.id)
+    if _stored_content(record) == _content(draft, subject, repaired_end):
         return record, False
     keep_first_version(db_session, record)
     record.title = draft.title
     record.decided_on = draft.decided_on
     record.details = draft.details
-    record.publish_until = _publish_until(draft)
+    record.publish_until = _publish_until(draft, repaired_end)
     record.version += 1
     record.updated_at = clock.now()
     db_session.flush()

@@ -317,6 +317,8 @@ class RepairRequest(Base):
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
+    # An approval's early end: the record's last public day, kept through later corrections.
+    publication_ended_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         Index("ix_repair_requests_record_pk_status", "record_pk", "status"),

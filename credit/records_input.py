@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from credit import identifiers
-from credit.disclosure import MAX_PENALTY_YEARS, add_years
+from credit.disclosure import LIST_KINDS, MAX_PENALTY_YEARS, add_years
 from credit.models import RecordKind
 
 # The founding of the People's Republic: no administrative decision we publish is older.
@@ -24,9 +24,11 @@ TOP_LEVEL_FIELDS = frozenset(
     {"kind", "document_no", "title", "decided_on", "details", "uscc", "id_number", "name",
      "publish_until"}
 )  # fmt: skip
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_AMOUNT = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# C0 and C1 control characters, and lone surrogates (no Unicode text, no database stores them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# ASCII digits only (`\d` takes full-width ones too), matched whole (`$` allows a final "\n").
+_AMOUNT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?")
+_SNAKE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 Errors = dict[str, list[str]]
 
@@ -88,7 +90,7 @@ class _Checker:
             if required:
                 self.fail(name, "Missing: give a date as YYYY-MM-DD.")
             return None
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             self.fail(name, "Give a date as YYYY-MM-DD, for example 2026-06-12.")
             return None
         try:
@@ -113,9 +115,9 @@ class _Checker:
         if not isinstance(value, str):
             self.fail(name, 'Give the amount in yuan as a decimal string, for example "5000.00".')
             return
-        if value.startswith("-") and _AMOUNT.match(value[1:]):
+        if value.startswith("-") and _AMOUNT.fullmatch(value[1:]):
             self.fail(name, "An amount must not be negative.")
-        elif not _AMOUNT.match(value):
+        elif not _AMOUNT.fullmatch(value):
             self.fail(
                 name,
                 f'"{value[:40]}" is not an amount in yuan: up to 13 digits and at most 2 '
@@ -154,8 +156,10 @@ def _penalty(c: _Checker, d: Mapping[str, Any]) -> None:
         c.text(d, key, f"details.{key}", max_length=2000, required=True)
     c.amount(d, "fine_amount", "details.fine_amount", required=False)
     c.choice(d, "severity", "details.severity", ("general", "serious"), required=True)
+    # 处罚类别 of the national standard, e.g. 罚款 or 警告;罚款.
+    c.text(d, "category_label", "details.category_label", max_length=100, required=False)
     domain = d.get("domain")
-    if domain is not None and not (isinstance(domain, str) and _SNAKE.match(domain)):
+    if domain is not None and not (isinstance(domain, str) and _SNAKE.fullmatch(domain)):
         c.fail("details.domain", "A snake_case name such as food_safety or fire_safety.")
 
 
@@ -262,7 +266,9 @@ def _subject(
         try:
             return {"uscc": identifiers.validate_uscc(raw["uscc"], legacy_allowed=legacy_allowed)}
         except identifiers.InvalidIdentifier as error:
-            c.fail("uscc", str(error))
+            # Not quoting what was sent: it may be a person's identity number (DESIGN.md §3).
+            c.fail("uscc", str(error).replace(raw["uscc"].strip().upper(), "This code")
+                   .replace(raw["uscc"], "This code"))  # fmt: skip
             return {}
     name = c.text(raw, "name", "name", max_length=100, required=True)
     if not isinstance(raw["id_number"], str):
@@ -277,6 +283,20 @@ def _subject(
     return {"id_number": number, "name": name}
 
 
+def _removed_after_decision(c: _Checker, details: Mapping[str, Any], decided_on: date) -> None:
+    """A list entry cannot end before the decision that made it (it would never be public)."""
+    if "details.removed_on" in c.errors or not isinstance(details.get("removed_on"), str):
+        return
+    removed = date.fromisoformat(details["removed_on"])  # checked by _list_entry
+    if removed < decided_on:
+        c.fail("details.removed_on", "Removed before the decision (decided_on).")
+
+
+def _printable(name: Any) -> str:
+    """A field name as it can be quoted back: short, and valid Unicode."""
+    return str(name)[:60].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def validate_record(
     raw: Any, *, today: date, legacy_allowed: Collection[str] = ()
 ) -> tuple[RecordDraft | None, Errors]:
@@ -285,7 +305,7 @@ def validate_record(
     if not isinstance(raw, Mapping):
         return None, {"_schema": ["A record is a JSON object."]}
     for unknown in sorted(set(raw) - TOP_LEVEL_FIELDS)[:10]:
-        c.fail(str(unknown)[:60], "Unknown field; check its spelling against the record format.")
+        c.fail(_printable(unknown), "Unknown field; check its spelling against the record format.")
     kind = c.choice(raw, "kind", "kind", [k.value for k in RecordKind], required=True)
     document_no = c.text(raw, "document_no", "document_no", max_length=100, required=True)
     title = c.text(raw, "title", "title", max_length=500, required=True)
@@ -298,8 +318,10 @@ def validate_record(
     elif kind is not None:
         check, allowed = _DETAILS[RecordKind(kind)]
         for unknown in sorted(set(details) - allowed)[:10]:
-            c.fail(f"details.{str(unknown)[:60]}", f"Not a detail of a {kind} record.")
+            c.fail(f"details.{_printable(unknown)}", f"Not a detail of a {kind} record.")
         check(c, details)
+        if RecordKind(kind) in LIST_KINDS and decided_on is not None:
+            _removed_after_decision(c, details, decided_on)
     publish_until = c.day(raw, "publish_until", "publish_until", required=False, past=False)
     if publish_until is not None and kind != RecordKind.PENALTY:
         c.fail("publish_until", "Only a penalty takes a publication end; other kinds follow "

@@ -103,6 +103,8 @@ def decide(
     repair.decided_at = clock.now()
     repair.decided_by = decided_by
     yesterday = clock.today() - timedelta(days=1)
+    if decision is RepairStatus.APPROVED:
+        repair.publication_ended_on = yesterday
     if decision is RepairStatus.APPROVED and (
         record.publish_until is None or record.publish_until > yesterday
     ):

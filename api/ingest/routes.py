@@ -48,7 +48,8 @@ class RecordBatchSchema(ma.Schema):
     """A batch of records; each row is checked on its own (see `rejected` in the answer)."""
 
     records = ma.fields.List(
-        ma.fields.Raw(),
+        # Any value: a row that is not a record object is rejected on its own (`_schema`).
+        ma.fields.Raw(allow_none=True),
         required=True,
         validate=ma.validate.Length(min=1, max=ingest.MAX_BATCH),
         metadata={
@@ -180,14 +181,14 @@ class CapitalSchema(ma.Schema):
     amount = ma.fields.String(
         required=True,
         validate=ma.validate.Regexp(
-            r"^\d{1,13}(\.\d{1,2})?$",
+            r"^[0-9]{1,13}(\.[0-9]{1,2})?(?!\n)$",
             error="An amount in yuan: up to 13 digits and at most 2 decimals, e.g. 5000000.00.",
         ),
         metadata={"example": "5000000.00"},
     )
     currency = ma.fields.String(
         load_default="CNY",
-        validate=ma.validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code such as CNY."),
+        validate=ma.validate.Regexp(r"^[A-Z]{3}(?!\n)$", error="An ISO 4217 code such as CNY."),
         metadata={"example": "CNY"},
     )
 
@@ -196,7 +197,12 @@ def _text(max_length: int, example: str, **kwargs: Any) -> ma.fields.String:
     return ma.fields.String(
         validate=[
             ma.validate.Length(min=1, max=max_length),
-            ma.validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="No control characters."),
+            # Not blank, no control characters; `(?!\n)$` because Python's `$` also matches
+            # before a final line break (the same pattern reads alike in the OpenAPI document).
+            ma.validate.Regexp(
+                r"^(?=\s*\S)[^\x00-\x1f\x7f-\x9f]*(?!\n)$",
+                error="Write some text, without control characters or line breaks.",
+            ),
         ],
         metadata={"example": example},
         **kwargs,
@@ -226,7 +232,7 @@ class EntityRegistrationSchema(ma.Schema):
     contact_phone = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Regexp(
-            r"^[0-9+\- ()]{3,40}$", error="Digits, spaces and + - ( ) only, at most 40."
+            r"^[0-9+\- ()]{3,40}(?!\n)$", error="Digits, spaces and + - ( ) only, at most 40."
         ),
         metadata={"example": "0533-6412345"},
     )

@@ -13,7 +13,9 @@ def _text(max_length: int, example: str, description: str) -> ma.fields.String:
         required=True,
         validate=[
             ma.validate.Length(min=1, max=max_length),
-            ma.validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[\s\S]*$",
+            # Line breaks and tabs are welcome in a reason; other control characters are not,
+            # and it must say something.
+            ma.validate.Regexp(r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*(?!\n)$",
                                error="Write some text, without control characters."),
         ],
         metadata={"description": description, "example": example},
@@ -23,7 +25,7 @@ def _text(max_length: int, example: str, description: str) -> ma.fields.String:
 RECORD_ID = ma.fields.String(
     required=True,
     validate=ma.validate.Regexp(
-        r"^rec_[0-9a-f]{1,36}$", error="A record id such as rec_8b1e5c0f2a9d4e7b6c31."
+        r"^rec_[0-9a-f]{1,36}(?!\n)$", error="A record id such as rec_8b1e5c0f2a9d4e7b6c31."
     ),
     metadata={"description": "The record, as your credit report lists it.",
               "example": "rec_8b1e5c0f2a9d4e7b6c31"},

@@ -48,7 +48,7 @@ class ReadySchema(ma.Schema):
 
 def _check_database() -> str:
     try:
-        with platform().db.new_session() as session:
+        with platform().db.reading_session() as session:
             session.execute(text("SELECT 1"))
         return "ok"
     except Exception:  # any failure means "not ready"; the reason goes to the log

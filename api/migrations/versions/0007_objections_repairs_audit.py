@@ -60,6 +60,7 @@ def upgrade() -> None:
         *_case_columns("repair_requests", "repair_id"),
         sa.Column("decided_at", When, nullable=True),
         sa.Column("decided_by", sa.String(64), nullable=True),
+        sa.Column("publication_ended_on", sa.Date(), nullable=True),
     )
     op.create_index(
         "ix_repair_requests_record_pk_status", "repair_requests", ["record_pk", "status"]
@@ -86,6 +87,12 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON "
             "audit_events FOR EACH ROW EXECUTE FUNCTION xy_append_only()"
         )
+        # Revision 0006 left the record history open to TRUNCATE: close it with the trail.
+        for table in ("audit_events", "record_versions"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION xy_append_only()"
+            )
     else:
         for action in ("UPDATE", "DELETE"):
             op.execute(
@@ -96,6 +103,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS record_versions_no_truncate ON record_versions")
     op.drop_table("audit_events")
     op.drop_table("repair_requests")
     op.drop_table("objections")
