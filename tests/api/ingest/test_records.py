@@ -77,7 +77,7 @@ def test_bad_bodies_are_4xx_problems(world: World) -> None:
                 data=json.dumps({"records": [{"kind": "penalty"}]}),
                 headers={**headers, "Content-Type": "text/csv"},
             ),
-            400,
+            415,
         ),
         (
             world.http.post(
