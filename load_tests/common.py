@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import math
 import json
 import statistics
 import threading
@@ -128,9 +129,11 @@ def drive(
 
 
 def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
+    """The p-th percentile by the nearest-rank method: the smallest value with at least p % of
+    the values at or below it (ceil, not round: round() takes halves to even)."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
+    rank = math.ceil(p / 100 * len(ordered))
+    return ordered[max(0, min(len(ordered) - 1, rank - 1))]
 
 
 def report(name: str, samples: Samples, wall: float, out: Callable[[str], None]) -> None:

@@ -155,7 +155,7 @@ def client_token(base_url: str, client_id: str, client_secret: str) -> str:
         base_url, "POST", "/oauth/token", "grant_type=client_credentials", headers
     )
     if status != 200:
-        raise SystemExit(f"the bank's token request failed: {status} {raw[:300]!r}")
+        raise SystemExit(f"the token request of {client_id} failed: {status} {raw[:300]!r}")
     return str(json.loads(raw)["access_token"])
 
 

@@ -33,6 +33,12 @@ def test_other_urls_are_refused(url: str) -> None:
     assert not is_loopback(url)
 
 
+def test_the_median_of_an_odd_count_is_the_middle_value() -> None:
+    # round(2.5) is 2 (halves go to even): the nearest rank must use the ceiling.
+    assert percentile([5.0, 1.0, 4.0, 2.0, 3.0], 50) == 3.0
+    assert percentile([1.0, 2.0, 3.0], 50) == 2.0
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50.0
