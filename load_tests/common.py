@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import math
 import json
+import math
 import statistics
 import threading
 import time
