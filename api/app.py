@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask.sessions import SecureCookieSessionInterface
 
-from api import docs, logs, metrics, request_id
+from api import cache, docs, logs, metrics, ratelimit, request_id
 from api.admin.routes import blp as admin_blp
 from api.config import load_config, secret_bytes
 from api.consents.pages import blp as consent_pages_blp
@@ -147,6 +147,8 @@ def create_app(
     request_id.init_app(app)
     logs.init_app(app)
     metrics.init_app(app)
+    ratelimit.init_app(app)
+    cache.init_app(app)
     api = Api(app)
     register_error_handlers(app)
     api.register_blueprint(public_blp)

@@ -410,6 +410,38 @@ def clients_rotate_secret(client_id: str, as_json: bool) -> None:
         click.echo(f"client_secret: {secret}")
 
 
+@clients.command("set-limit")
+@click.argument("client_id")
+@click.option("--per-minute", type=click.IntRange(min=1), default=None, help="Requests a minute.")
+@click.option("--burst", type=click.IntRange(min=1), default=None, help="Requests a second.")
+@click.option("--reset", is_flag=True, help="Back to the limits of the client's kind.")
+def clients_set_limit(
+    client_id: str, per_minute: int | None, burst: int | None, reset: bool
+) -> None:
+    """Override a client's rate limits; it takes effect on its next request."""
+    from auth import service
+    from auth.errors import AuthError
+
+    if reset == (per_minute is not None) or (reset and burst is not None):
+        _fail("give --per-minute N (and optionally --burst M), or --reset alone")
+    app = create_app({"LOG_LEVEL": "WARNING"})
+    with _session(app) as session:
+        try:
+            service.set_rate_limit(
+                db_session=session, client_id=client_id, per_minute=per_minute, burst=burst
+            )
+        except AuthError as exc:
+            _fail(str(exc))
+            return
+        _operator_audit(session, "client.set-limit", client_id, per_minute=per_minute, burst=burst)
+        session.commit()
+    if reset:
+        click.echo(f"{client_id} is back to the limits of its kind.")
+    else:
+        shown = f", burst {burst} a second" if burst else ""
+        click.echo(f"{client_id} may make {per_minute} requests a minute{shown}.")
+
+
 @main.group()
 def accounts() -> None:
     """Subject accounts for signing in."""

@@ -67,6 +67,10 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
         "REFRESH_TOKEN_LIFETIME": 30 * 24 * 3600,
         # Failed sign-ins allowed per client address in SIGNIN_WINDOW before a 429.
         "SIGNIN_FAILURES_PER_ADDRESS": "20/15 minutes",
+        # Proxies whose X-Forwarded-For is believed (addresses or networks), and the rate-limit
+        # tiers' overrides; see api/ratelimit.py.
+        "TRUSTED_PROXIES": "",
+        "RATE_LIMITS": {},
     }
     env = {
         key[len(ENV_PREFIX) :]: value
@@ -79,6 +83,11 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     for key in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME"):
         if env.get(key):
             config[key] = int(env[key])
+    if env.get("TRUSTED_PROXIES"):
+        config["TRUSTED_PROXIES"] = env["TRUSTED_PROXIES"]
+    if env.get("RATE_LIMITS"):
+        # e.g. {"anonymous": [600, 30]}: requests a minute and a second of a tier.
+        config["RATE_LIMITS"] = json.loads(env["RATE_LIMITS"])
     if "LOG_JSON" in env:
         config["LOG_JSON"] = env["LOG_JSON"].lower() not in ("0", "false", "no")
     if test_config:

@@ -16,6 +16,7 @@ import flask_smorest
 from apispec import BasePlugin
 from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InsufficientScopeError
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import abort
 from flask_smorest.utils import prepare_response
@@ -24,6 +25,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, problem, problem_from_http_exception
+from api.ratelimit import UNLIMITED_PATHS
 from auth.scopes import SCOPE_DESCRIPTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +39,8 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict with the current state.",
     413: "The body is too large.",
     415: "The body is not JSON: send it with Content-Type: application/json.",
-    429: "Too many requests; retry after `Retry-After` seconds.",
+    429: "Too many requests: over the caller's rate limit (see `RateLimit`); retry after "
+    "`Retry-After` seconds.",
     503: "A dependency is unavailable; retry later.",
 }
 
@@ -49,18 +52,44 @@ REQUEST_ID_HEADER = {
 }
 
 
+RATE_LIMIT_HEADERS = {
+    "RATE_LIMIT_POLICY": {
+        "description": "The limits that apply to the caller (draft-ietf-httpapi-ratelimit-headers, "
+        "a structured field list): per minute, and a burst per second.",
+        "schema": {"type": "string", "example": '"partner";q=1200;w=60, "partner-burst";q=50;w=1'},
+    },
+    "RATE_LIMIT": {
+        "description": "What is left of each policy (`r`) and the seconds until it resets (`t`).",
+        "schema": {"type": "string", "example": '"partner";r=1187;t=42, "partner-burst";r=49;t=1'},
+    },
+    "RETRY_AFTER": {
+        "description": "Seconds to wait: never before the end of the window that was exceeded.",
+        "schema": {"type": "integer", "example": 7},
+    },
+}
+RATE_LIMIT_HEADER_REFS = {
+    "RateLimit-Policy": {"$ref": "#/components/headers/RATE_LIMIT_POLICY"},
+    "RateLimit": {"$ref": "#/components/headers/RATE_LIMIT"},
+}
+
+
 class ResponseHeadersPlugin(BasePlugin):
     """Documents the headers every response of the platform carries."""
 
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **_kwargs: Any
     ) -> None:
+        limited = not (path or "").startswith(UNLIMITED_PATHS)
         for operation in (operations or {}).values():
-            for response in operation.get("responses", {}).values():
+            responses = operation.setdefault("responses", {})
+            if limited:
+                responses.setdefault("429", {"$ref": "#/components/responses/RATE_LIMITED"})
+            for response in responses.values():
                 if isinstance(response, dict) and "$ref" not in response:
-                    response.setdefault("headers", {})["X-Request-ID"] = {
-                        "$ref": "#/components/headers/X_REQUEST_ID"
-                    }
+                    headers = response.setdefault("headers", {})
+                    headers["X-Request-ID"] = {"$ref": "#/components/headers/X_REQUEST_ID"}
+                    if limited:
+                        headers.update(RATE_LIMIT_HEADER_REFS)
 
 
 class Parser(FlaskParser):
@@ -131,6 +160,9 @@ class Api(flask_smorest.Api):
     def _init_spec(self, *args: Any, **kwargs: Any) -> None:
         super()._init_spec(*args, **kwargs)
         self.spec.components.header("X_REQUEST_ID", REQUEST_ID_HEADER)
+        for name, header in RATE_LIMIT_HEADERS.items():
+            self.spec.components.header(name, header)
+
         self.spec.components.security_scheme(
             "oauth2",
             {
@@ -178,6 +210,17 @@ class Api(flask_smorest.Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+        limited: dict[str, Any] = {
+            "description": ERROR_DESCRIPTIONS[429],
+            "schema": self.ERROR_SCHEMA,
+            "headers": {
+                "Retry-After": {"$ref": "#/components/headers/RETRY_AFTER"},
+                "X-Request-ID": {"$ref": "#/components/headers/X_REQUEST_ID"},
+                **RATE_LIMIT_HEADER_REFS,
+            },
+        }
+        prepare_response(limited, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("RATE_LIMITED", limited)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -218,10 +261,18 @@ class Blueprint(flask_smorest.Blueprint):
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 protector = current_app.extensions["xinyong"].oauth.protector
+                checked = g.get("authenticated_token")
                 try:
-                    g.token = protector.validate_request(
-                        scopes=list(scopes), request=FlaskJsonRequest(request)
-                    )
+                    if checked is None:
+                        g.token = protector.validate_request(
+                            scopes=list(scopes), request=FlaskJsonRequest(request)
+                        )
+                    else:
+                        # The rate limiter validated the token already (api/ratelimit.py).
+                        validator = protector.get_token_validator("bearer")
+                        if validator.scope_insufficient(checked.get("scope", []), list(scopes)):
+                            raise InsufficientScopeError()
+                        g.token = checked
                 except OAuth2Error as error:
                     return bearer_problem(error, scopes)
                 return func(*args, **kwargs)

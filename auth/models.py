@@ -70,6 +70,9 @@ class Client(Base):
     status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The operator's override of the client kind's rate-limit tier (`xinyong clients set-limit`).
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    rate_limit_burst: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def is_public(self) -> bool:

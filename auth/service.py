@@ -154,6 +154,8 @@ def describe_client(client: Client) -> dict[str, Any]:
         "redirect_uris": client.redirect_uris,
         "public": client.is_public,
         "created_at": client.created_at,
+        "rate_limit_per_minute": client.rate_limit_per_minute,
+        "rate_limit_burst": client.rate_limit_burst,
     }
 
 
@@ -171,6 +173,21 @@ def set_client_status(*, db_session: Session, client_id: str, status: ClientStat
             .values(revoked_at=clock.now())
         )
         consent_service.end_for_partner(db_session=db_session, client_id=client_id)
+    db_session.flush()
+    return client
+
+
+def set_rate_limit(
+    *, db_session: Session, client_id: str, per_minute: int | None, burst: int | None
+) -> Client:
+    """Override the client's rate limits (None, None: back to its kind's tier)."""
+    if per_minute is not None and per_minute < 1 or burst is not None and burst < 1:
+        raise InvalidClientRegistration("a rate limit allows at least one request")
+    if per_minute is None and burst is not None:
+        raise InvalidClientRegistration("a burst needs a per-minute limit beside it")
+    client = get_client_or_raise(db_session=db_session, client_id=client_id)
+    client.rate_limit_per_minute = per_minute
+    client.rate_limit_burst = burst
     db_session.flush()
     return client
 

@@ -175,3 +175,8 @@ def subject_record(*, db_session: Session, subject: Subject, record_id: str) -> 
     if found is None:
         raise NotYourRecord(record_id)
     return found
+
+
+def uscc_of(*, db_session: Session, record: Record) -> str | None:
+    """The code of the legal person a record is about (None for a natural person)."""
+    return db_session.scalar(select(Subject.uscc).where(Subject.id == record.subject_pk))

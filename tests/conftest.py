@@ -24,7 +24,9 @@ from api.config import normalize_database_url
 from api.context import Platform
 from api.database import make_engine
 from api.migrate import upgrade
+from api.ratelimit import DEFAULT_TIERS
 
+UNLIMITED_TIERS = {tier: [10**9, 10**8] for tier in DEFAULT_TIERS}
 TEST_SECRETS = {
     "SECRET_KEY": "dGVzdC1zZWNyZXQta2V5LWZvci1jdXJzb3JzLW9ubHktMzJieXRlcw==",
     "ID_HMAC_KEY": "aG1hYy1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZw==",
@@ -71,7 +73,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def app(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return create_app(
-        {"DATABASE_URL": database_url, "LOG_JSON": False, **TEST_SECRETS},
+        {
+            "DATABASE_URL": database_url,
+            "LOG_JSON": False,
+            # The limiter runs on every request, with room for whole suites from one address;
+            # tests/api/test_rate_limits.py makes apps with small limits.
+            "RATE_LIMITS": UNLIMITED_TIERS,
+            **TEST_SECRETS,
+        },
         instance_path=tmp_path_factory.mktemp("instance"),
     )
 

@@ -45,6 +45,14 @@ class ClientSchema(ma.Schema):
     created_at = ma.fields.DateTime(
         required=True, metadata={"example": "2026-11-26T08:00:00+00:00"}
     )
+    rate_limit_per_minute = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The operator's override of the kind's tier; null: the tier's.",
+            "example": None,
+        },
+    )
+    rate_limit_burst = ma.fields.Integer(allow_none=True, metadata={"example": None})
 
 
 class ClientListSchema(ma.Schema):

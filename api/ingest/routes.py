@@ -11,6 +11,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api.audit import audited
+from api.cache import public_cache
 from api.context import current_department, db_session, platform
 from api.extensions import Blueprint
 from api.public.routes import USCC_PARAMETER
@@ -148,6 +149,9 @@ class RecordBatches(MethodView):
             },
         )
         session.commit()
+        public_cache().invalidate(
+            row.get("uscc") for row in body["records"] if isinstance(row, dict)
+        )
         return {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
@@ -301,6 +305,7 @@ class EntityRegistration(MethodView):
             details={"fields": sorted(body)},
         )
         session.commit()
+        public_cache().invalidate([code])
         return _registered(entity), 201 if created else 200
 
 
@@ -375,6 +380,8 @@ class RecordCorrection(MethodView):
         if changed:
             audited("record.correct", target=record_id, details={"version": record.version})
         session.commit()
+        if changed:
+            public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _state(record, changed)
 
 
@@ -406,4 +413,5 @@ class RecordWithdrawal(MethodView):
         )
         audited("record.withdraw", target=record_id, details={"version": record.version})
         session.commit()
+        public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _state(record, True)

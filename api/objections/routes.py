@@ -10,6 +10,7 @@ from flask import g
 from flask.views import MethodView
 
 from api.audit import audited
+from api.cache import public_cache
 from api.context import current_department, current_subject, db_session
 from api.extensions import Blueprint
 from api.objections.schemas import (
@@ -26,6 +27,7 @@ from api.objections.schemas import (
 )
 from api.paging import page_of, position_after
 from credit import objections, repair
+from credit import service as credit_service
 from credit.models import Objection, ObjectionStatus, Record, RepairRequest, RepairStatus
 
 blp = Blueprint(
@@ -157,6 +159,8 @@ class MyObjections(MethodView):
             details={"record_id": record.record_id},
         )  # fmt: skip
         session.commit()
+        # `disputed` shows in the public records.
+        public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _objection(objection, record)
 
 
@@ -234,6 +238,7 @@ class MyRepairs(MethodView):
             details={"record_id": record.record_id},
         )  # fmt: skip
         session.commit()
+        public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _repair(request, record)
 
 
@@ -320,6 +325,8 @@ class ObjectionResolution(MethodView):
             details={"record_id": record.record_id, "outcome": objection.status},
         )  # fmt: skip
         session.commit()
+        # `disputed` shows in the public records.
+        public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _objection(objection, record)
 
 
@@ -385,4 +392,5 @@ class RepairDecision(MethodView):
             details={"record_id": record.record_id, "decision": request.status},
         )  # fmt: skip
         session.commit()
+        public_cache().invalidate([credit_service.uscc_of(db_session=session, record=record)])
         return _repair(request, record)

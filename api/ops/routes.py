@@ -11,7 +11,7 @@ from flask import Response
 from flask.views import MethodView
 from sqlalchemy import text
 
-from api import metrics
+from api import metrics, ratelimit
 from api.context import platform
 from api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, problem
 from api.extensions import Blueprint
@@ -33,16 +33,23 @@ def _checks_field() -> ma.fields.Dict:
         values=ma.fields.String(),
         required=True,
         metadata={
-            "description": "Per dependency: `ok`, `unavailable` or `not_configured`.",
-            "example": {"database": "ok", "redis": "not_configured"},
+            "description": "Per dependency: `ok`, `unavailable` or `not_configured`; and "
+            "where the rate-limit counters are kept: `redis`, `in_process` (Redis failed: "
+            "each worker counts on its own until Redis answers again) or `memory` (no Redis "
+            "configured).",
+            "example": {"database": "ok", "redis": "ok", "rate_limits": "redis"},
         },
     )
 
 
 class ReadySchema(ma.Schema):
-    """Every dependency answered."""
+    """The database answered; Redis answered too (`ready`), or not (`degraded`)."""
 
-    status = ma.fields.String(required=True, metadata={"example": "ready"})
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["ready", "degraded"]),
+        metadata={"example": "ready"},
+    )
     checks = _checks_field()
 
 
@@ -67,8 +74,8 @@ def _check_redis() -> str:
         finally:
             client.close()
         return "ok"
-    except redis.RedisError:
-        log.warning("readiness: redis unavailable", exc_info=True)
+    except redis.RedisError as exc:
+        log.warning("readiness: redis unavailable: %s", exc)
         return "unavailable"
 
 
@@ -100,26 +107,34 @@ class Ready(MethodView):
     @blp.response(200, ReadySchema)
     @blp.alt_response(
         503,
-        description="A configured dependency (the database, Redis) is unreachable. "
-        "The problem document lists each check under `checks`.",
+        description="The database is unreachable. The problem document lists each check "
+        "under `checks`.",
         content_type=PROBLEM_CONTENT_TYPE,
         schema=NotReadySchema,
     )
     def get(self) -> Any:
         """Check that the database and Redis answer.
 
-        200 when every configured dependency answers; 503 otherwise, so a load balancer takes
-        this instance out of rotation.
+        503 when the database does not answer, so that a load balancer takes this instance
+        out of rotation. Without Redis the instance still serves, with rate limits counted
+        in each worker and no cache, so that a Redis outage does not take every instance out
+        at once: 200 with status `degraded`, and Redis `unavailable` under `checks`.
         """
-        checks = {"database": _check_database(), "redis": _check_redis()}
-        if "unavailable" in checks.values():
-            down = ", ".join(k for k, v in checks.items() if v == "unavailable")
+        checks = {
+            "database": _check_database(),
+            "redis": _check_redis(),
+            "rate_limits": ratelimit.storage_state(),
+        }
+        if checks["database"] != "ok":
             return problem(
                 503,
-                f"A dependency is unavailable: {down}.",
+                "The database is unavailable.",
                 slug="not-ready",
                 extra={"checks": checks},
             )
+        if checks["redis"] == "unavailable":
+            log.warning("readiness: degraded, Redis is unavailable")
+            return {"status": "degraded", "checks": checks}
         return {"status": "ready", "checks": checks}
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from flask.views import MethodView
 
+from api.cache import cached
 from api.context import db_session
 from api.extensions import Blueprint
 from api.paging import page_of, position_after
@@ -63,6 +64,7 @@ def _entity_summary(subject: Subject) -> dict[str, Any]:
 class Entities(MethodView):
     """Search legal persons."""
 
+    @cached()
     @blp.public
     @blp.etag
     @blp.arguments(EntityQueryArgsSchema, location="query", as_kwargs=True)
@@ -95,6 +97,7 @@ class Entities(MethodView):
 class EntityByUscc(MethodView):
     """One legal person."""
 
+    @cached(uscc_of=lambda uscc, **_: uscc)
     @blp.public
     @blp.etag
     @blp.response(200, EntitySchema)
@@ -130,6 +133,7 @@ class EntityByUscc(MethodView):
 class EntityRecords(MethodView):
     """A legal person's public records."""
 
+    @cached(uscc_of=lambda uscc, **_: uscc)
     @blp.public
     @blp.etag
     @blp.arguments(EntityRecordArgsSchema, location="query", as_kwargs=True)

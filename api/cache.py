@@ -1,0 +1,165 @@
+"""A short-lived cache of the public reads in Redis (issue 6), with their ETags.
+
+The open data is read far more than it is written: an answer of `GET /v1/public/...` is kept for
+a few seconds under a key that holds the day (publication periods end at midnight, China time),
+a generation of the whole public data set, and for one legal person's reads its own version. A
+department's write bumps the versions of the legal persons it touched and the generation, so the
+next read sees it; nothing waits for the TTL but a search that a write could not name.
+
+Redis is optional and may fail: without it the reads go to the database. After a failure the
+cache stays off for a few seconds rather than make every request wait for a timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import redis
+from flask import Flask, Response, current_app, request
+from werkzeug.http import unquote_etag
+
+from credit import clock
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TTL_SECONDS = 30
+RETRY_AFTER_FAILURE_SECONDS = 5.0
+_GENERATION = "xy:pc:generation"
+
+
+def _entity_key(uscc: str) -> str:
+    return f"xy:pc:entity:{uscc}"
+
+
+class PublicCache:
+    """Cached public answers in Redis, or nothing when Redis is not configured or failing."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._redis = (
+            redis.Redis.from_url(redis_url, socket_timeout=0.1, socket_connect_timeout=0.1)
+            if redis_url
+            else None
+        )
+        self._off_until = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether Redis is configured and not in its cool-down after a failure."""
+        return self._redis is not None and time.monotonic() >= self._off_until
+
+    def _failed(self, what: str, error: Exception) -> None:
+        self._off_until = time.monotonic() + RETRY_AFTER_FAILURE_SECONDS
+        log.warning("public cache off for %ss: %s failed: %s", RETRY_AFTER_FAILURE_SECONDS,
+                    what, error)  # fmt: skip
+
+    def _key(self, client: redis.Redis, uscc: str | None) -> str | None:
+        """The cache key of this request's answer, or None when Redis cannot say."""
+        try:
+            names = [_GENERATION] + ([_entity_key(uscc)] if uscc else [])
+            versions = [v.decode() if v else "0" for v in client.mget(names)]
+        except redis.RedisError as error:
+            self._failed("reading versions", error)
+            return None
+        query = "&".join(sorted(request.query_string.decode("latin-1").split("&")))
+        digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
+        return f"xy:pc:{clock.today().isoformat()}:{':'.join(versions)}:{digest}"
+
+    def answer(
+        self, view: Callable[..., Any], about: str | None, /, *args: Any, **kwargs: Any
+    ) -> Any:
+        """The view's answer: from the cache, or computed and kept when it is a 200."""
+        client = self._redis
+        if client is None or not self.enabled:
+            return view(*args, **kwargs)
+        key = self._key(client, _normalized(about))
+        if key is None:
+            return view(*args, **kwargs)
+        hit = self._get(client, key)
+        if hit is not None:
+            return _answer(*hit)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and response.headers.get("ETag"):
+            self._set(client, key, response)
+        return response
+
+    def _get(self, client: redis.Redis, key: str) -> tuple[str, bytes] | None:
+        try:
+            stored = client.hmget(key, ["etag", "body"])
+        except redis.RedisError as error:
+            self._failed("reading an answer", error)
+            return None
+        etag, body = stored
+        if etag is None or body is None:
+            return None
+        return etag.decode(), body
+
+    def _set(self, client: redis.Redis, key: str, response: Response) -> None:
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.hset(key, mapping={"etag": response.headers["ETag"], "body": response.get_data()})
+            pipe.expire(key, TTL_SECONDS)
+            pipe.execute()
+        except redis.RedisError as error:
+            self._failed("storing an answer", error)
+
+    def invalidate(self, usccs: Iterable[str | None]) -> None:
+        """After a write: the next public read of these legal persons, and every search, is
+        answered afresh."""
+        if self._redis is None:
+            return
+        codes = sorted({c for c in (_normalized(u) for u in usccs) if c})
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for code in codes:
+                pipe.incr(_entity_key(code))
+                pipe.expire(_entity_key(code), 24 * 3600)
+            pipe.incr(_GENERATION)
+            pipe.execute()
+        except redis.RedisError as error:
+            # The cached answers end with their TTL; say so, since reads may be stale till then.
+            log.error("public cache not invalidated (stale for up to %ss): %s", TTL_SECONDS, error)
+
+
+def cached(uscc_of: Callable[..., str | None] | None = None) -> Callable[[F], F]:
+    """Serve a public GET from the app's cache, or cache its 200 answer for TTL_SECONDS.
+
+    `uscc_of(**view_kwargs)` names the legal person the answer is about, whose writes end it.
+    """
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            uscc = uscc_of(**kwargs) if uscc_of else None
+            return public_cache().answer(view, uscc, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _normalized(uscc: str | None) -> str | None:
+    return uscc.strip().upper() if isinstance(uscc, str) else None
+
+
+def _answer(etag: str, body: bytes) -> Response:
+    """A cached answer, or 304 when the client has it already (RFC 9110 §13.1.2)."""
+    if request.if_none_match.contains_weak(unquote_etag(etag)[0] or ""):
+        return Response(status=304, headers={"ETag": etag})
+    return Response(body, status=200, mimetype="application/json", headers={"ETag": etag})
+
+
+def public_cache() -> PublicCache:
+    """The app's public cache."""
+    return current_app.extensions["xinyong_cache"]
+
+
+def init_app(app: Flask) -> None:
+    """Make the app's cache from its Redis URL (none: no cache)."""
+    app.extensions["xinyong_cache"] = PublicCache(app.config.get("REDIS_URL"))
