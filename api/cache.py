@@ -34,6 +34,18 @@ RETRY_AFTER_FAILURE_SECONDS = 5.0
 _GENERATION = "xy:pc:generation"
 
 
+# The versions (KEYS) make the key of the answer, which is read in the same round trip. On a
+# Redis Cluster the answer's key would need the versions' hash slot; this is for one Redis.
+_LOOKUP = """
+local versions = redis.call('MGET', unpack(KEYS))
+local parts = {}
+for i = 1, #KEYS do parts[i] = versions[i] or '0' end
+local key = ARGV[1] .. ':' .. table.concat(parts, ':') .. ':' .. ARGV[2]
+local hit = redis.call('HMGET', key, 'etag', 'body')
+return {key, hit[1], hit[2]}
+"""
+
+
 def _entity_key(uscc: str) -> str:
     return f"xy:pc:entity:{uscc}"
 
@@ -48,6 +60,7 @@ class PublicCache:
             else None
         )
         self._off_until = 0.0
+        self._lookup_script: Any = None
 
     @property
     def enabled(self) -> bool:
@@ -59,17 +72,28 @@ class PublicCache:
         log.warning("public cache off for %ss: %s failed: %s", RETRY_AFTER_FAILURE_SECONDS,
                     what, error)  # fmt: skip
 
-    def _key(self, client: redis.Redis, uscc: str | None) -> str | None:
-        """The cache key of this request's answer, or None when Redis cannot say."""
-        try:
-            names = [_GENERATION] + ([_entity_key(uscc)] if uscc else [])
-            versions = [v.decode() if v else "0" for v in client.mget(names)]
-        except redis.RedisError as error:
-            self._failed("reading versions", error)
-            return None
+    def _lookup(
+        self, client: redis.Redis, uscc: str | None
+    ) -> tuple[str, tuple[str, bytes] | None] | None:
+        """This request's cache key and its stored answer, in one round trip; None if Redis
+        failed."""
+        names = [_GENERATION] + ([_entity_key(uscc)] if uscc else [])
         query = "&".join(sorted(request.query_string.decode("latin-1").split("&")))
         digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
-        return f"xy:pc:{clock.today().isoformat()}:{':'.join(versions)}:{digest}"
+        try:
+            key, etag, body = self._script(client)(
+                keys=names, args=[f"xy:pc:{clock.today().isoformat()}", digest]
+            )
+        except redis.RedisError as error:
+            self._failed("reading an answer", error)
+            return None
+        hit = (etag.decode(), body) if etag is not None and body is not None else None
+        return key.decode(), hit
+
+    def _script(self, client: redis.Redis) -> Any:
+        if self._lookup_script is None:
+            self._lookup_script = client.register_script(_LOOKUP)
+        return self._lookup_script
 
     def answer(
         self, view: Callable[..., Any], about: str | None, /, *args: Any, **kwargs: Any
@@ -78,27 +102,16 @@ class PublicCache:
         client = self._redis
         if client is None or not self.enabled:
             return view(*args, **kwargs)
-        key = self._key(client, _normalized(about))
-        if key is None:
+        found = self._lookup(client, _normalized(about))
+        if found is None:
             return view(*args, **kwargs)
-        hit = self._get(client, key)
+        key, hit = found
         if hit is not None:
             return _answer(*hit)
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and response.headers.get("ETag"):
             self._set(client, key, response)
         return response
-
-    def _get(self, client: redis.Redis, key: str) -> tuple[str, bytes] | None:
-        try:
-            stored = client.hmget(key, ["etag", "body"])
-        except redis.RedisError as error:
-            self._failed("reading an answer", error)
-            return None
-        etag, body = stored
-        if etag is None or body is None:
-            return None
-        return etag.decode(), body
 
     def _set(self, client: redis.Redis, key: str, response: Response) -> None:
         try:
