@@ -55,6 +55,7 @@ SESSION_COOKIE = "xinyong_session"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DEFAULT_STATE = Path(tempfile.gettempdir()) / "xinyong_report_bench.json"
 TIMEOUT = 30
+RATE_LIMIT_ATTEMPTS = 10
 
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -115,15 +116,27 @@ def exchange(
     body: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, Message, bytes]:
-    """One request on a connection of its own: status, headers and body (errors included)."""
+    """One request on a connection of its own: status, headers and body (errors included).
+
+    A 429 is waited out as its `Retry-After` says and the request sent again, a few times: the
+    setup is a well-behaved client of a rate-limited server (a 429 is refused before any work).
+    """
     parts = urllib.parse.urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=TIMEOUT)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
+    for attempt in range(1, RATE_LIMIT_ATTEMPTS + 1):
+        conn = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=TIMEOUT
+        )
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            status, answer, raw = response.status, response.headers, response.read()
+        finally:
+            conn.close()
+        wait = answer.get("Retry-After", "")
+        if status != 429 or attempt == RATE_LIMIT_ATTEMPTS or not wait.isdigit():
+            break
+        time.sleep(min(int(wait), 60) + random.random())
+    return status, answer, raw
 
 
 def call_json(
@@ -336,6 +349,7 @@ def setup(
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Write the state readable by its owner only (it holds secrets)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode of os.open applies only to a file it creates
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(state, handle, ensure_ascii=False)
 
