@@ -31,7 +31,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 TTL_SECONDS = 30
 RETRY_AFTER_FAILURE_SECONDS = 5.0
-_GENERATION = "xy:pc:generation"
 
 
 # The versions (KEYS) make the key of the answer, which is read in the same round trip. On a
@@ -46,14 +45,10 @@ return {key, hit[1], hit[2]}
 """
 
 
-def _entity_key(uscc: str) -> str:
-    return f"xy:pc:entity:{uscc}"
-
-
 class PublicCache:
     """Cached public answers in Redis, or nothing when Redis is not configured or failing."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, namespace: str = "") -> None:
         self._redis = (
             redis.Redis.from_url(redis_url, socket_timeout=0.1, socket_connect_timeout=0.1)
             if redis_url
@@ -61,6 +56,12 @@ class PublicCache:
         )
         self._off_until = 0.0
         self._lookup_script: Any = None
+        # Deployments (or test servers) sharing one Redis never see each other's answers.
+        self._prefix = f"xy:pc:{namespace}" if namespace else "xy:pc"
+        self._generation = f"{self._prefix}:generation"
+
+    def _entity_key(self, uscc: str) -> str:
+        return f"{self._prefix}:entity:{uscc}"
 
     @property
     def enabled(self) -> bool:
@@ -77,12 +78,12 @@ class PublicCache:
     ) -> tuple[str, tuple[str, bytes] | None] | None:
         """This request's cache key and its stored answer, in one round trip; None if Redis
         failed."""
-        names = [_GENERATION] + ([_entity_key(uscc)] if uscc else [])
+        names = [self._generation] + ([self._entity_key(uscc)] if uscc else [])
         query = "&".join(sorted(request.query_string.decode("latin-1").split("&")))
         digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
         try:
             key, etag, body = self._script(client)(
-                keys=names, args=[f"xy:pc:{clock.today().isoformat()}", digest]
+                keys=names, args=[f"{self._prefix}:{clock.today().isoformat()}", digest]
             )
         except redis.RedisError as error:
             self._failed("reading an answer", error)
@@ -131,9 +132,9 @@ class PublicCache:
         try:
             pipe = self._redis.pipeline(transaction=False)
             for code in codes:
-                pipe.incr(_entity_key(code))
-                pipe.expire(_entity_key(code), 24 * 3600)
-            pipe.incr(_GENERATION)
+                pipe.incr(self._entity_key(code))
+                pipe.expire(self._entity_key(code), 24 * 3600)
+            pipe.incr(self._generation)
             pipe.execute()
         except redis.RedisError as error:
             # The cached answers end with their TTL; say so, since reads may be stale till then.
@@ -175,4 +176,11 @@ def public_cache() -> PublicCache:
 
 def init_app(app: Flask) -> None:
     """Make the app's cache from its Redis URL (none: no cache)."""
-    app.extensions["xinyong_cache"] = PublicCache(app.config.get("REDIS_URL"))
+    app.extensions["xinyong_cache"] = PublicCache(
+        app.config.get("REDIS_URL"), namespace=deployment_namespace(app)
+    )
+
+
+def deployment_namespace(app: Flask) -> str:
+    """A short name of the deployment (its database) for the keys it keeps in Redis."""
+    return hashlib.sha256(str(app.config["DATABASE_URL"]).encode()).hexdigest()[:10]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -50,6 +51,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_on_read(view: F) -> F:
+    """Mark a GET handler that writes (a report read adds to the access log), so that its
+    session takes SQLite's write lock up front like any other write."""
+    view.writes_on_read = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view_writes_on_read() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class else view
+    return bool(getattr(handler, "writes_on_read", False))
+
+
 class Database:
     """Holds the engine and a scoped session, removed at the end of each request.
 
@@ -79,7 +97,11 @@ class Database:
             self.session.remove()
 
     def _request_session(self) -> Session:
-        reading = has_request_context() and request.method in _READING_METHODS
+        reading = (
+            has_request_context()
+            and request.method in _READING_METHODS
+            and not _view_writes_on_read()
+        )
         return self._writing_session() if not reading else self.session_factory()
 
     def _writing_session(self) -> Session:

@@ -18,16 +18,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.errors import RateLimitExceeded
+from limits import RateLimitItem, parse
+from limits.storage.base import SlidingWindowCounterSupport
+
+from api.cache import deployment_namespace
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +219,7 @@ def init_app(app: Flask) -> None:
         strategy="sliding-window-counter",
         headers_enabled=False,
         in_memory_fallback_enabled=True,
-        key_prefix="xy",
+        key_prefix=f"xy:{deployment_namespace(app)}",
     )
     limiter.request_filter(_unlimited)
     limiter.init_app(app)
@@ -229,22 +232,80 @@ def _names(policy: Policy) -> tuple[str, str]:
     return policy.name, f"{policy.name}-burst"
 
 
-def _fields(limits: list[RequestLimit]) -> dict[str, str]:
+@dataclass(frozen=True)
+class WindowState:
+    """One policy's sliding-window counter as it stands."""
+
+    remaining: int
+    # Seconds until the current window ends, and until one more request would be allowed.
+    reset_in: float
+    allowed_in: float
+
+
+def window_state(
+    amount: int, window: int, previous: int, previous_ttl: float, current: int, current_ttl: float
+) -> WindowState:
+    """The state of a sliding-window counter as `limits` keeps it: a counter per fixed window,
+    each kept for two windows; the previous window's count weighs in proportion to what is left
+    of the current window (its time to live), the current one's in full."""
+    ends_in = max(0.0, current_ttl - window) if current else max(0.0, previous_ttl)
+    weighted = previous * previous_ttl / window + current
+    remaining = max(0, amount - math.floor(weighted))
+    # `limits` lets a request through while the weighted count is below the amount.
+    if weighted < amount:
+        allowed_in = 0.0
+    elif current < amount:
+        # The previous window's weight has to fall below what the current one leaves.
+        allowed_in = max(0.0, previous_ttl - window * (amount - current) / previous)
+    else:
+        # Nothing before the current window ends; then its count weighs as the previous one's.
+        allowed_in = ends_in + window * (1 - amount / current)
+    return WindowState(remaining, ends_in if current or previous else 0.0, allowed_in)
+
+
+@dataclass(frozen=True)
+class _Counter:
+    """A policy's limit and its key in the counters' store."""
+
+    item: RateLimitItem
+    key: str
+
+
+def _counters(limits: list[RequestLimit], *, every_policy: bool = False) -> list[_Counter]:
+    """The counters of the limits evaluated, and with `every_policy` also of a policy that
+    Flask-Limiter did not reach because an earlier one was breached."""
+    counters = [_Counter(limit.limit, limit.key) for limit in limits]
+    if every_policy and limits:
+        seen = {counter.item.get_expiry() for counter in counters}
+        for text in (_long_limit(), _burst_limit()):
+            item = parse(text)
+            if item.get_expiry() not in seen:
+                counters.append(_Counter(item, item.key_for(*limits[0].request_args)))
+    return counters
+
+
+def _state(counter: _Counter) -> WindowState:
+    window = counter.item.get_expiry()
+    storage = cast(SlidingWindowCounterSupport, _limiter().limiter.storage)
+    return window_state(
+        counter.item.amount, window, *storage.get_sliding_window(counter.key, window)
+    )
+
+
+def _fields(counters: list[_Counter]) -> dict[str, str]:
     """`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured
-    field lists): one item per policy evaluated, the long one first. After a breach only the
-    policies checked up to it are known (the burst one is checked first)."""
+    field lists): one item per policy, the long one first."""
     policy = g.get("rate_policy")
-    if policy is None or not limits:
+    if policy is None or not counters:
         return {}
-    now = time.time()
     long_name, burst_name = _names(policy)
     policies, states = [], []
-    for item in sorted(limits, key=lambda item: item.limit.get_expiry(), reverse=True):
-        window = item.limit.get_expiry()
+    for counter in sorted(counters, key=lambda c: c.item.get_expiry(), reverse=True):
+        window = counter.item.get_expiry()
         name = burst_name if window < 60 else long_name
-        reset_at, remaining = item.window
-        policies.append(f'"{name}";q={item.limit.amount};w={window}')
-        states.append(f'"{name}";r={max(0, remaining)};t={max(0, math.ceil(reset_at - now))}')
+        state = _state(counter)
+        policies.append(f'"{name}";q={counter.item.amount};w={window}')
+        states.append(f'"{name}";r={state.remaining};t={math.ceil(state.reset_in)}')
     return {"RateLimit-Policy": ", ".join(policies), "RateLimit": ", ".join(states)}
 
 
@@ -252,7 +313,7 @@ def _rate_limit_headers(response: Response) -> Response:
     if "RateLimit" in response.headers:
         return response
     try:
-        response.headers.update(_fields(_limiter().current_limits))
+        response.headers.update(_fields(_counters(_limiter().current_limits)))
     except Exception:  # the counters' store failed between the check and now: no fields
         log.warning("rate-limit fields left out: the counters could not be read", exc_info=True)
     return response
@@ -261,11 +322,10 @@ def _rate_limit_headers(response: Response) -> Response:
 def _too_many_requests(error: RateLimitExceeded) -> Response:
     from api.errors import problem
 
-    limits = _limiter().current_limits
-    breached = [item for item in limits if item.breached] or limits
-    now = time.time()
-    # Never earlier than the end of the window that was exceeded.
-    retry_after = max([1, *(math.ceil(item.window[0] - now) for item in breached)])
+    # Every policy, also one Flask-Limiter did not reach after the first breach: the retry
+    # comes when all of them allow a request, so that it is not refused again.
+    counters = _counters(_limiter().current_limits, every_policy=True)
+    retry_after = max([1, *(math.ceil(_state(counter).allowed_in) for counter in counters)])
     identity, policy = _identity()
     who = "this client" if identity.startswith(("client:", "subject:")) else "this address"
     long_name, burst_name = _names(policy)
@@ -276,7 +336,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
     )
     headers = {"Retry-After": str(retry_after)}
     try:
-        headers.update(_fields(limits))
+        headers.update(_fields(counters))
     except Exception:
         log.warning("rate-limit fields left out of a 429", exc_info=True)
     return problem(429, detail, slug="rate-limited", headers=headers)

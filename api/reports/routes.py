@@ -15,6 +15,7 @@ from flask.views import MethodView
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import current_client, current_token, db_session, platform
+from api.database import writes_on_read
 from api.errors import consent_problem, problem
 from api.extensions import Blueprint
 from api.reports.schemas import (
@@ -170,15 +171,20 @@ def _unavailable() -> Any:
     )
 
 
-@blp.route("/<string:subject_id>/report", parameters=[SUBJECT_ID_PARAMETER])
+# The headers are path-level parameters: an operation's own `parameters` would replace the
+# query parameters flask-smorest documents from ReportArgsSchema.
+@blp.route(
+    "/<string:subject_id>/report",
+    parameters=[SUBJECT_ID_PARAMETER, CONSENT_TOKEN_HEADER, LEGAL_BASIS_HEADER],
+)
 class SubjectReport(MethodView):
     """A subject's credit report."""
 
     @blp.requires()
     @blp.arguments(ReportArgsSchema, location="query")
-    @blp.doc(parameters=[CONSENT_TOKEN_HEADER, LEGAL_BASIS_HEADER])
     @blp.response(200, ReportSchema)
     @blp.errors(400, 404, 503)
+    @writes_on_read
     def get(self, args: dict[str, Any], subject_id: str) -> Any:
         """Read a subject's credit report.
 
