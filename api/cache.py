@@ -1,10 +1,10 @@
 """A short-lived cache of the public reads in Redis (issue 6), with their ETags.
 
 The open data is read far more than it is written: an answer of `GET /v1/public/...` is kept for
-a few seconds under a key that holds the day (publication periods end at midnight, China time),
-a generation of the whole public data set, and for one legal person's reads its own version. A
-department's write bumps the versions of the legal persons it touched and the generation, so the
-next read sees it; nothing waits for the TTL but a search that a write could not name.
+a few seconds under a key that holds the day (publication periods end at midnight, China time)
+and a version: one legal person's own for its entity and records, the generation of the whole
+data set for searches. A department's write bumps the versions of the legal persons it touched
+and the generation, so the next read sees it, and leaves every other legal person's answers be.
 
 Redis is optional and may fail: without it the reads go to the database. After a failure the
 cache stays off for a few seconds rather than make every request wait for a timeout.
@@ -78,7 +78,9 @@ class PublicCache:
     ) -> tuple[str, tuple[str, bytes] | None] | None:
         """This request's cache key and its stored answer, in one round trip; None if Redis
         failed."""
-        names = [self._generation] + ([self._entity_key(uscc)] if uscc else [])
+        # One legal person's reads end with its own version; searches, which any write may
+        # change, with the generation of the whole data set.
+        names = [self._entity_key(uscc)] if uscc else [self._generation]
         query = "&".join(sorted(request.query_string.decode("latin-1").split("&")))
         digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
         try:
