@@ -93,6 +93,8 @@ def seed(demo: bool, entities: int, persons: int | None, as_of: Any) -> None:
         click.echo("The demo data is already loaded; nothing to do.")
         return
     bulk.vacuum_analyze(engine)
+    # A server already running may have cached the empty district's searches.
+    app.extensions["xinyong_cache"].invalidate([])
     click.echo(
         f"Loaded {report.entities:,} legal persons, {report.persons:,} natural persons, "
         f"{report.records:,} records and {report.changes:,} change-feed entries "
