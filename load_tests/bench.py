@@ -8,6 +8,7 @@ warm-up, with locust as a library:
 * `entity`: public entity reads (a fifth of them revalidations with `If-None-Match`);
 * `search`: public searches by a two-character substring of a name (some with `kind`), and by kind;
 * `report`: the bank's full reports under consent, one at a time;
+* `report-sdk`: the same reads through the Python SDK (`xinyong_sdk.Client`);
 * `token`: client-credentials tokens of the bank;
 * `mixed`: every user class of `locustfile.py` at once, weighted like real traffic, the noisy bank
   (which provokes 429s) included; at least one user of each class.
@@ -26,6 +27,7 @@ Only loopback addresses are accepted: load tests never leave the machine.
 from __future__ import annotations
 
 import argparse
+import random
 import shlex
 import sys
 import time
@@ -104,11 +106,53 @@ class TokenTaker(_Client):
         self.take_token()
 
 
+class SdkBank(User):
+    """The bank's reads under consent through the Python SDK (`xinyong_sdk.Client`) instead of
+    raw HTTP: the same requests, plus what the SDK adds (token handling, retries, typed errors).
+    Locust's gevent makes the SDK's httpx sockets and locks cooperative."""
+
+    role = "bank"
+
+    def on_start(self) -> None:
+        from xinyong_sdk import Client  # the SDK, installed with the dev tools
+
+        record: dict[str, Any] = locustfile.STATE["clients"][self.role]
+        self.rng = random.Random()
+        self.consents: list[dict[str, str]] = record["consents"]
+        self.sdk = Client(self.host, record["client_id"], record["client_secret"], max_retries=0)
+
+    def on_stop(self) -> None:
+        self.sdk.close()
+
+    @task
+    def full_report(self) -> None:
+        consent = self.rng.choice(self.consents)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            report = self.sdk.reports.get(
+                consent["subject_id"], consent_token=consent["consent_token"]
+            )
+            if "report_no" not in report:
+                error = ValueError("no report in the answer")
+        except Exception as exc:  # an SDK error is this request's failure
+            error = exc
+        self.environment.events.request.fire(
+            request_type="GET",
+            name=f"{traffic.REPORT} (sdk)",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )
+
+
 SINGLE: dict[str, type[User]] = {
     "floor": Floor,
     "entity": EntityReader,
     "search": Searcher,
     "report": ReportReader,
+    "report-sdk": SdkBank,
     "token": TokenTaker,
 }
 
