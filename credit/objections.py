@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit import clock
+from credit import cases, clock
 from credit.errors import CaseNotFound, RecordConflict
 from credit.models import Objection, ObjectionStatus, Record, RecordStatus, Subject
 from credit.service import subject_record
@@ -90,14 +90,9 @@ def _departments_case(
 
 def get_for_subject(*, db_session: Session, subject: Subject, objection_id: str) -> Objection:
     """One of the subject's own objections."""
-    found = db_session.scalars(
-        select(Objection).where(
-            Objection.objection_id == objection_id, Objection.subject_pk == subject.id
-        )
-    ).one_or_none()
-    if found is None:
-        raise CaseNotFound("objection", objection_id)
-    return found
+    return cases.get_for_subject(
+        db_session, Objection, Objection.objection_id, objection_id, subject, "objection"
+    )
 
 
 def list_for_subject(
@@ -109,17 +104,7 @@ def list_for_subject(
     limit: int,
 ) -> Sequence[Objection]:
     """The subject's objections, newest first."""
-    stmt = (
-        select(Objection)
-        .where(Objection.subject_pk == subject.id)
-        .order_by(Objection.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        stmt = stmt.where(Objection.status == status.value)
-    if before_id is not None:
-        stmt = stmt.where(Objection.id < before_id)
-    return db_session.scalars(stmt).all()
+    return cases.list_for_subject(db_session, Objection, subject, status, before_id, limit)
 
 
 def list_for_department(
@@ -130,19 +115,8 @@ def list_for_department(
     after_id: int | None,
     limit: int,
 ) -> Sequence[Objection]:
-    """Objections to the department's records, oldest first (a work queue)."""
-    stmt = (
-        select(Objection)
-        .join(Record, Record.id == Objection.record_pk)
-        .where(Record.department == department)
-        .order_by(Objection.id)
-        .limit(limit)
-    )
-    if status is not None:
-        stmt = stmt.where(Objection.status == status.value)
-    if after_id is not None:
-        stmt = stmt.where(Objection.id > after_id)
-    return db_session.scalars(stmt).all()
+    """Objections about the department's records, oldest first (a work queue)."""
+    return cases.list_for_department(db_session, Objection, department, status, after_id, limit)
 
 
 def records_of(*, db_session: Session, record_pks: set[int]) -> dict[int, Record]:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit import clock
+from credit import cases, clock
 from credit.disclosure import is_public, repair_allowed_from
 from credit.errors import CaseNotFound, RecordConflict
 from credit.ingest import append_history, keep_first_version
@@ -129,14 +129,9 @@ def decide(
 
 def get_for_subject(*, db_session: Session, subject: Subject, repair_id: str) -> RepairRequest:
     """One of the subject's own repair requests."""
-    found = db_session.scalars(
-        select(RepairRequest).where(
-            RepairRequest.repair_id == repair_id, RepairRequest.subject_pk == subject.id
-        )
-    ).one_or_none()
-    if found is None:
-        raise CaseNotFound("repair request", repair_id)
-    return found
+    return cases.get_for_subject(
+        db_session, RepairRequest, RepairRequest.repair_id, repair_id, subject, "repair request"
+    )
 
 
 def list_for_subject(
@@ -148,17 +143,7 @@ def list_for_subject(
     limit: int,
 ) -> Sequence[RepairRequest]:
     """The subject's repair requests, newest first."""
-    stmt = (
-        select(RepairRequest)
-        .where(RepairRequest.subject_pk == subject.id)
-        .order_by(RepairRequest.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        stmt = stmt.where(RepairRequest.status == status.value)
-    if before_id is not None:
-        stmt = stmt.where(RepairRequest.id < before_id)
-    return db_session.scalars(stmt).all()
+    return cases.list_for_subject(db_session, RepairRequest, subject, status, before_id, limit)
 
 
 def list_for_department(
@@ -170,15 +155,4 @@ def list_for_department(
     limit: int,
 ) -> Sequence[RepairRequest]:
     """Repair requests about the department's records, oldest first (a work queue)."""
-    stmt = (
-        select(RepairRequest)
-        .join(Record, Record.id == RepairRequest.record_pk)
-        .where(Record.department == department)
-        .order_by(RepairRequest.id)
-        .limit(limit)
-    )
-    if status is not None:
-        stmt = stmt.where(RepairRequest.status == status.value)
-    if after_id is not None:
-        stmt = stmt.where(RepairRequest.id > after_id)
-    return db_session.scalars(stmt).all()
+    return cases.list_for_department(db_session, RepairRequest, department, status, after_id, limit)

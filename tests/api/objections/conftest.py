@@ -82,3 +82,17 @@ def changes_of(world: World, record_id: str) -> list[str]:
         if body["next_cursor"] is None:
             return steps
         query["cursor"] = body["next_cursor"]
+
+
+def post_as(
+    world: World,
+    party: Party | SignedIn,
+    path: str,
+    body: dict[str, Any],
+    request_id: str | None = None,
+) -> Any:
+    """POST `body` as `party`, with an `X-Request-ID` of the test's choosing if given."""
+    headers = party.headers()
+    if request_id is not None:
+        headers["X-Request-ID"] = request_id
+    return world.http.post(path, json=body, headers=headers)

@@ -17,6 +17,7 @@ from tests.api.objections.conftest import (
     PROBLEM,
     audit_events,
     penalty,
+    post_as,
     public_records,
     publish,
     report_records,
@@ -30,10 +31,7 @@ NOTE = "经核查，处罚决定书内容无误。"
 def _object(
     world: World, owner: SignedIn, record_id: str, request_id: str | None = None
 ) -> TestResponse:
-    headers = owner.headers()
-    if request_id is not None:
-        headers["X-Request-ID"] = request_id
-    return world.http.post(MINE, json={"record_id": record_id, "reason": REASON}, headers=headers)
+    return post_as(world, owner, MINE, {"record_id": record_id, "reason": REASON}, request_id)
 
 
 def _filed(world: World, owner: SignedIn, record_id: str) -> str:
@@ -50,14 +48,8 @@ def _resolve(
     note: str = NOTE,
     request_id: str | None = None,
 ) -> TestResponse:
-    headers = department.headers()
-    if request_id is not None:
-        headers["X-Request-ID"] = request_id
-    return world.http.post(
-        f"/v1/objections/{objection_id}/resolve",
-        json={"outcome": outcome, "note": note},
-        headers=headers,
-    )
+    path = f"/v1/objections/{objection_id}/resolve"
+    return post_as(world, department, path, {"outcome": outcome, "note": note}, request_id)
 
 
 def _mine(world: World, owner: SignedIn, objection_id: str) -> dict[str, Any]:

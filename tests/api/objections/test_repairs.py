@@ -24,6 +24,7 @@ from tests.api.objections.conftest import (
     audit_events,
     changes_of,
     penalty,
+    post_as,
     public_records,
     publish,
     report_records,
@@ -37,10 +38,7 @@ NOTE = "已履行行政处罚决定并完成整改，准予信用修复。"
 def _ask(
     world: World, owner: SignedIn, record_id: str, request_id: str | None = None
 ) -> TestResponse:
-    headers = owner.headers()
-    if request_id is not None:
-        headers["X-Request-ID"] = request_id
-    return world.http.post(MINE, json={"record_id": record_id, "reason": REASON}, headers=headers)
+    return post_as(world, owner, MINE, {"record_id": record_id, "reason": REASON}, request_id)
 
 
 def _asked(world: World, owner: SignedIn, record_id: str) -> str:
@@ -57,14 +55,8 @@ def _decide(
     note: str = NOTE,
     request_id: str | None = None,
 ) -> TestResponse:
-    headers = department.headers()
-    if request_id is not None:
-        headers["X-Request-ID"] = request_id
-    return world.http.post(
-        f"/v1/repairs/{repair_id}/decide",
-        json={"decision": decision, "note": note},
-        headers=headers,
-    )
+    path = f"/v1/repairs/{repair_id}/decide"
+    return post_as(world, department, path, {"decision": decision, "note": note}, request_id)
 
 
 def _mine(world: World, owner: SignedIn, repair_id: str) -> dict[str, Any]:
