@@ -17,10 +17,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import redis
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.http import unquote_etag
 
 from credit import clock
@@ -43,6 +44,15 @@ local key = ARGV[1] .. ':' .. table.concat(parts, ':') .. ':' .. ARGV[2]
 local hit = redis.call('HMGET', key, 'etag', 'body')
 return {key, hit[1], hit[2]}
 """
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    """A registered script with its keys and arguments, to run alone or in a pipeline."""
+
+    script: Any  # redis.commands.core.Script
+    keys: list[str]
+    args: list[Any]
 
 
 class PublicCache:
@@ -73,25 +83,48 @@ class PublicCache:
         log.warning("public cache off for %ss: %s failed: %s", RETRY_AFTER_FAILURE_SECONDS,
                     what, error)  # fmt: skip
 
-    def _lookup(
-        self, client: redis.Redis, uscc: str | None
-    ) -> tuple[str, tuple[str, bytes] | None] | None:
-        """This request's cache key and its stored answer, in one round trip; None if Redis
-        failed."""
+    def lookup_call(self, uscc: str | None) -> ScriptCall | None:
+        """The script call that finds this request's cache key and stored answer (None while
+        the cache is off): the rate limiter sends it in its own round trip."""
+        client = self._redis
+        if client is None or not self.enabled:
+            return None
         # One legal person's reads end with its own version; searches, which any write may
         # change, with the generation of the whole data set.
         names = [self._entity_key(uscc)] if uscc else [self._generation]
         query = "&".join(sorted(request.query_string.decode("latin-1").split("&")))
         digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
+        return ScriptCall(
+            self._script(client), names, [f"{self._prefix}:{clock.today().isoformat()}", digest]
+        )
+
+    def found(self, answer: list[Any] | None, error: Exception | None = None) -> None:
+        """Keep for the view what a lookup sent by the limiter found (None: Redis failed)."""
+        if answer is None:
+            self._failed("reading an answer", error or RuntimeError("no answer"))
+            g.public_cache_found = None
+            return
+        key, etag, body = answer
+        hit = (etag.decode(), body) if etag is not None and body is not None else None
+        g.public_cache_found = (key.decode(), hit)
+
+    def _lookup(
+        self, client: redis.Redis, uscc: str | None
+    ) -> tuple[str, tuple[str, bytes] | None] | None:
+        """This request's cache key and its stored answer, in one round trip; None if Redis
+        failed."""
+        if "public_cache_found" in g:  # the rate limiter asked already
+            return cast(tuple[str, tuple[str, bytes] | None] | None, g.public_cache_found)
+        call = self.lookup_call(uscc)
+        if call is None:
+            return None
         try:
-            key, etag, body = self._script(client)(
-                keys=names, args=[f"{self._prefix}:{clock.today().isoformat()}", digest]
-            )
+            answer = call.script(keys=call.keys, args=call.args)
         except redis.RedisError as error:
             self._failed("reading an answer", error)
             return None
-        hit = (etag.decode(), body) if etag is not None and body is not None else None
-        return key.decode(), hit
+        self.found(answer)
+        return cast(tuple[str, tuple[str, bytes] | None] | None, g.public_cache_found)
 
     def _script(self, client: redis.Redis) -> Any:
         if self._lookup_script is None:
@@ -155,9 +188,34 @@ def cached(uscc_of: Callable[..., str | None] | None = None) -> Callable[[F], F]
             uscc = uscc_of(**kwargs) if uscc_of else None
             return public_cache().answer(view, uscc, *args, **kwargs)
 
+        wrapper.public_cache_about = uscc_of or _about_nobody  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _about_nobody(**_: Any) -> None:
+    return None
+
+
+def request_lookup() -> ScriptCall | None:
+    """For a GET of a cached view, the lookup of its answer (None for other requests, or while
+    the cache is off), so that the rate limiter can send it in the same round trip."""
+    if request.method != "GET" or request.endpoint is None:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, "get", None) if view_class is not None else view
+    about = getattr(method, "public_cache_about", None)
+    if about is None:
+        return None
+    return public_cache().lookup_call(_normalized(about(**(request.view_args or {}))))
+
+
+def cached_answer() -> Response | None:
+    """The answer a lookup sent by the rate limiter found, if it found one."""
+    found = g.get("public_cache_found")
+    return _answer(*found[1]) if found is not None and found[1] is not None else None
 
 
 def _normalized(uscc: str | None) -> str | None:

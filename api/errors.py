@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import quote_etag
 
 from auth.errors import NotASubject
 from consent.errors import (
@@ -153,6 +154,10 @@ def problem_from_http_exception(error: HTTPException) -> Response:
     """Turn a werkzeug/webargs HTTP exception into a problem document."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
+    if status == 304:
+        # RFC 9110 §15.4.5: no content, and the ETag that a 200 would have carried.
+        etag = g.get("not_modified_etag")
+        return Response(status=304, headers={"ETag": quote_etag(etag)} if etag else None)
     if status >= 500:
         original = getattr(error, "original_exception", None)
         log.error(

@@ -228,6 +228,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = Parser()
 
+    def _check_not_modified(self, etag: str) -> None:
+        # flask-smorest answers 304 by raising, before the ETag is on any response: keep it
+        # for the 304 (api/errors.py), which must carry it (RFC 9110 §15.4.5).
+        g.not_modified_etag = etag
+        super()._check_not_modified(etag)
+
     def errors(self, *statuses: int) -> Callable[[F], F]:
         """Document the problem+json answers `statuses` of the decorated operation."""
 

@@ -1,4 +1,4 @@
-"""Rate limits (DESIGN.md §6) on Flask-Limiter and `limits`, with a sliding-window counter.
+"""Rate limits (DESIGN.md §6): two sliding-window counters per identity, in one round trip.
 
 Every request counts against one identity: the client of a valid access token (a signed-in
 subject's own identity for the first-party portal and command line), or else the client's
@@ -7,9 +7,13 @@ revoked token, a 401, never spends the quota of the client it names. Each identi
 policies, a long one per minute and a burst one per second, from its client kind's tier or the
 operator's override (`xinyong clients set-limit`).
 
-The counters live in Redis when it is configured; if Redis stops answering, Flask-Limiter
-counts in process memory meanwhile (each worker on its own: looser, never off) and goes back to
-Redis by itself when it answers again. Every limited response carries the IETF
+The counting is `limits`' sliding-window counter (constant memory per identity). In Redis both
+policies are checked and counted by one script, in one round trip, which also answers the
+counters' state for the fields; Flask-Limiter, which this replaced, hit each policy in turn and
+read each window again for the fields (four round trips), skipped requests that matched no
+route, and let a refusal by one policy spend the other's quota. If Redis stops answering, the
+counters live in each process's memory meanwhile (`limits`' MemoryStorage: looser, never off),
+and go back to Redis by itself when it answers again. Every limited response carries the IETF
 `RateLimit-Policy` and `RateLimit` fields; a 429 is a problem document with `Retry-After`.
 """
 
@@ -18,19 +22,21 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+import redis
 from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.errors import RateLimitExceeded
-from limits import RateLimitItem, parse
-from limits.storage.base import SlidingWindowCounterSupport
+from limits.storage import MemoryStorage
+from redis.exceptions import NoScriptError
 
-from api.cache import deployment_namespace
+from api import cache
+from api.cache import ScriptCall, deployment_namespace, public_cache
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +176,6 @@ def _valid_bearer_token() -> Any:
     return token
 
 
-def _key() -> str:
-    return _identity()[0]
-
-
-def _long_limit() -> str:
-    return f"{_identity()[1].per_minute}/minute"
-
-
-def _burst_limit() -> str:
-    return f"{_identity()[1].burst}/second"
-
-
 def _unlimited() -> bool:
     return request.path.startswith(UNLIMITED_PATHS) or request.method == "OPTIONS"
 
@@ -194,38 +188,18 @@ class Settings:
     trusted: list[Network]
 
 
-def _limiter() -> Limiter:
-    return current_app.extensions["xinyong_limiter"]
-
-
 def init_app(app: Flask) -> None:
-    """Configure the limiter for the app: storage, tiers, trusted proxies, headers, 429s."""
-    redis_url = app.config.get("REDIS_URL")
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
-    if redis_url:
-        # Short timeouts: a Redis that hangs must not hang requests (issue 6).
-        app.config.setdefault(
-            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
-        )
-    app.config.setdefault("RATELIMIT_ENABLED", app.config.get("RATE_LIMITS_ENABLED", True))
+    """Configure the limiter for the app: storage, tiers, trusted proxies, fields, 429s."""
     app.extensions["xinyong_ratelimit"] = Settings(
         tiers=tiers_from(app.config),
         trusted=parse_trusted_proxies(app.config.get("TRUSTED_PROXIES")),
     )
-    # One limiter per app: Flask-Limiter keeps its storage, and whether it failed, on itself.
-    limiter = Limiter(
-        key_func=_key,
-        application_limits=[_long_limit, _burst_limit],
-        strategy="sliding-window-counter",
-        headers_enabled=False,
-        in_memory_fallback_enabled=True,
-        key_prefix=f"xy:{deployment_namespace(app)}",
+    app.extensions["xinyong_limiter"] = RateLimiter(
+        app.config.get("REDIS_URL"), prefix=f"xy:{deployment_namespace(app)}/rl"
     )
-    limiter.request_filter(_unlimited)
-    limiter.init_app(app)
-    app.extensions["xinyong_limiter"] = limiter
-    app.after_request(_rate_limit_headers)
-    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    if app.config.get("RATE_LIMITS_ENABLED", True):
+        app.before_request(_check)
+        app.after_request(_rate_limit_headers)
 
 
 def _names(policy: Policy) -> tuple[str, str]:
@@ -251,7 +225,7 @@ def window_state(
     ends_in = max(0.0, current_ttl - window) if current else max(0.0, previous_ttl)
     weighted = previous * previous_ttl / window + current
     remaining = max(0, amount - math.floor(weighted))
-    # `limits` lets a request through while the weighted count is below the amount.
+    # A request is let through while the weighted count is below the amount.
     if weighted < amount:
         allowed_in = 0.0
     elif current < amount:
@@ -264,69 +238,224 @@ def window_state(
 
 
 @dataclass(frozen=True)
-class _Counter:
-    """A policy's limit and its key in the counters' store."""
+class Window:
+    """One policy of an identity: its limit, window (seconds) and counter key."""
 
-    item: RateLimitItem
+    amount: int
+    seconds: int
     key: str
 
 
-def _counters(limits: list[RequestLimit], *, every_policy: bool = False) -> list[_Counter]:
-    """The counters of the limits evaluated, and with `every_policy` also of a policy that
-    Flask-Limiter did not reach because an earlier one was breached."""
-    counters = [_Counter(limit.limit, limit.key) for limit in limits]
-    if every_policy and limits:
-        seen = {counter.item.get_expiry() for counter in counters}
-        for text in (_long_limit(), _burst_limit()):
-            item = parse(text)
-            if item.get_expiry() not in seen:
-                counters.append(_Counter(item, item.key_for(*limits[0].request_args)))
-    return counters
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a request may pass, and each policy's counter just after the decision."""
+
+    allowed: bool
+    windows: tuple[Window, ...]
+    states: tuple[WindowState, ...]
 
 
-def _state(counter: _Counter) -> WindowState:
-    window = counter.item.get_expiry()
-    storage = cast(SlidingWindowCounterSupport, _limiter().limiter.storage)
-    return window_state(
-        counter.item.amount, window, *storage.get_sliding_window(counter.key, window)
-    )
+# Both policies of an identity, checked and counted in one round trip (issue 6). The counting is
+# `limits`' sliding-window counter (limits/resources/redis/lua_scripts/acquire_sliding_window.lua)
+# over several windows at once: a request is counted by every policy or by none, so a refusal by
+# one policy spends nothing of the other's quota. KEYS: (previous, current) per policy; ARGV:
+# (limit, window in seconds) per policy. Answers 1 or 0, then per policy its previous count and
+# time to live (ms), current count and time to live (ms), after the decision.
+_ACQUIRE = """
+local n = #ARGV / 2
+local state = {}
+local allowed = 1
+for i = 1, n do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local expiry = tonumber(ARGV[2 * i]) * 1000
+  local previous_key, current_key = KEYS[2 * i - 1], KEYS[2 * i]
+  local current_ttl = tonumber(redis.call('pttl', current_key))
+  if current_ttl > 0 and current_ttl < expiry then
+    -- The current window has ended: it becomes the previous one.
+    redis.call('rename', current_key, previous_key)
+    redis.call('set', current_key, 0, 'PX', current_ttl + expiry)
+  end
+  local previous_count = tonumber(redis.call('get', previous_key)) or 0
+  local previous_ttl = math.max(tonumber(redis.call('pttl', previous_key)), 0)
+  local current_count = tonumber(redis.call('get', current_key)) or 0
+  current_ttl = math.max(tonumber(redis.call('pttl', current_key)), 0)
+  if math.floor(previous_count * previous_ttl / expiry) + current_count + 1 > limit then
+    allowed = 0
+  end
+  state[i] = {previous_count, previous_ttl, current_count, current_ttl}
+end
+if allowed == 1 then
+  for i = 1, n do
+    local expiry = tonumber(ARGV[2 * i]) * 1000
+    if state[i][4] > 0 then
+      state[i][3] = redis.call('incr', KEYS[2 * i])
+    else
+      redis.call('set', KEYS[2 * i], 1, 'PX', expiry * 2)
+      state[i][3], state[i][4] = 1, expiry * 2
+    end
+  end
+end
+local answer = {allowed}
+for i = 1, n do
+  for j = 1, 4 do answer[#answer + 1] = state[i][j] end
+end
+return answer
+"""
 
 
-def _fields(counters: list[_Counter]) -> dict[str, str]:
+class RateLimiter:
+    """The counters of every identity: in Redis when it is configured and answering, else in
+    this process's memory (`limits`' MemoryStorage, with the same sliding-window counter).
+
+    After a Redis failure the counting stays in memory for `retry_seconds`, so that a Redis
+    that hangs costs one request a timeout now and then rather than every request, and goes
+    back to Redis by itself when it answers again.
+    """
+
+    def __init__(self, redis_url: str | None, *, prefix: str, retry_seconds: float = 2.0) -> None:
+        self.prefix = prefix
+        self._redis = (
+            # Short timeouts: a Redis that hangs must not hang requests (issue 6).
+            redis.Redis.from_url(redis_url, socket_timeout=0.2, socket_connect_timeout=0.2)
+            if redis_url
+            else None
+        )
+        self._script: Any = None
+        self._memory = MemoryStorage()
+        self._memory_lock = threading.Lock()
+        self._retry_seconds = retry_seconds
+        self._redis_down_until = 0.0
+        self.redis_failing = False
+
+    def windows(self, identity: str, policy: Policy) -> tuple[Window, Window]:
+        """The per-minute and burst windows of `identity` under `policy`."""
+        return (
+            Window(policy.per_minute, 60, f"{self.prefix}/{identity}/{policy.per_minute}/60"),
+            Window(policy.burst, 1, f"{self.prefix}/{identity}/{policy.burst}/1"),
+        )
+
+    def acquire(
+        self, identity: str, policy: Policy, *, also: ScriptCall | None = None
+    ) -> tuple[Verdict, Any]:
+        """Count one request of `identity` if every policy allows it; with `also`, run that
+        script in the same round trip and answer what it returned too (None if Redis failed)."""
+        windows = self.windows(identity, policy)
+        if self._redis is not None and time.monotonic() >= self._redis_down_until:
+            try:
+                verdict, extra = self._acquire_in_redis(self._redis, windows, also)
+            except redis.RedisError as error:
+                self._redis_down_until = time.monotonic() + self._retry_seconds
+                if not self.redis_failing:
+                    log.warning("rate limits counted in process: Redis failed: %s", error)
+                self.redis_failing = True
+            else:
+                if self.redis_failing:
+                    log.warning("rate limits counted in Redis again")
+                self.redis_failing = False
+                return verdict, extra
+        return self._acquire_in_memory(windows), None
+
+    def _acquire_in_redis(
+        self, client: redis.Redis, windows: tuple[Window, ...], also: ScriptCall | None
+    ) -> tuple[Verdict, Any]:
+        if self._script is None:
+            self._script = client.register_script(_ACQUIRE)
+        keys = [name for w in windows for name in (f"{w.key}/previous", f"{w.key}/current")]
+        limits = [v for w in windows for v in (w.amount, w.seconds)]
+        calls = [ScriptCall(self._script, keys, limits)]
+        if also is not None:
+            calls.append(also)
+        try:
+            answers = _run(client, calls)
+        except NoScriptError:  # a Redis restarted (or flushed) since: load them, once
+            for call in calls:
+                client.script_load(call.script.script)
+            answers = _run(client, calls)
+        answer = answers[0]
+        states = tuple(
+            window_state(w.amount, w.seconds, int(answer[1 + 4 * i]), answer[2 + 4 * i] / 1000,
+                         int(answer[3 + 4 * i]), answer[4 + 4 * i] / 1000)
+            for i, w in enumerate(windows)
+        )  # fmt: skip
+        return Verdict(bool(answer[0]), windows, states), (answers[1] if also else None)
+
+    def _acquire_in_memory(self, windows: tuple[Window, ...]) -> Verdict:
+        with self._memory_lock:
+            allowed = all(self._memory_state(w).remaining > 0 for w in windows)
+            if allowed:
+                for w in windows:
+                    self._memory.acquire_sliding_window_entry(w.key, w.amount, w.seconds)
+            return Verdict(allowed, windows, tuple(self._memory_state(w) for w in windows))
+
+    def _memory_state(self, window: Window) -> WindowState:
+        counts = self._memory.get_sliding_window(window.key, window.seconds)
+        return window_state(window.amount, window.seconds, *counts)
+
+    def counted(self, window: Window) -> int:
+        """The requests a window holds now, the previous and current counters together."""
+        if self._redis is not None and not self.redis_failing:
+            previous, current = self._redis.mget(
+                [f"{window.key}/previous", f"{window.key}/current"]
+            )
+            return int(previous or 0) + int(current or 0)
+        previous_count, _, current_count, _ = self._memory.get_sliding_window(
+            window.key, window.seconds
+        )
+        return int(previous_count) + int(current_count)
+
+
+def _run(client: redis.Redis, calls: list[ScriptCall]) -> list[Any]:
+    """Run the scripts by their digests in one round trip (a pipeline, not a transaction)."""
+    pipe = client.pipeline(transaction=False)
+    for call in calls:
+        pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+    return pipe.execute()
+
+
+def _limiter() -> RateLimiter:
+    return cast(RateLimiter, current_app.extensions["xinyong_limiter"])
+
+
+def _check() -> Response | None:
+    """Count the request against its identity's policies; a 429 when one of them is spent."""
+    if _unlimited():
+        return None
+    identity, policy = _identity()
+    # A cached public read is looked up in the same round trip, and answered from here.
+    lookup = cache.request_lookup()
+    verdict, found = _limiter().acquire(identity, policy, also=lookup)
+    g.rate_verdict = verdict
+    if lookup is not None:
+        public_cache().found(found)
+    if not verdict.allowed:
+        return _too_many_requests(identity, policy, verdict)
+    return cache.cached_answer() if lookup is not None else None
+
+
+def _fields(policy: Policy, verdict: Verdict) -> dict[str, str]:
     """`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured
     field lists): one item per policy, the long one first."""
-    policy = g.get("rate_policy")
-    if policy is None or not counters:
-        return {}
     long_name, burst_name = _names(policy)
     policies, states = [], []
-    for counter in sorted(counters, key=lambda c: c.item.get_expiry(), reverse=True):
-        window = counter.item.get_expiry()
-        name = burst_name if window < 60 else long_name
-        state = _state(counter)
-        policies.append(f'"{name}";q={counter.item.amount};w={window}')
+    for name, window, state in zip((long_name, burst_name), verdict.windows, verdict.states,
+                                   strict=True):  # fmt: skip
+        policies.append(f'"{name}";q={window.amount};w={window.seconds}')
         states.append(f'"{name}";r={state.remaining};t={math.ceil(state.reset_in)}')
     return {"RateLimit-Policy": ", ".join(policies), "RateLimit": ", ".join(states)}
 
 
 def _rate_limit_headers(response: Response) -> Response:
-    if "RateLimit" in response.headers:
-        return response
-    try:
-        response.headers.update(_fields(_counters(_limiter().current_limits)))
-    except Exception:  # the counters' store failed between the check and now: no fields
-        log.warning("rate-limit fields left out: the counters could not be read", exc_info=True)
+    verdict = g.get("rate_verdict")
+    if verdict is not None and "RateLimit" not in response.headers:
+        response.headers.update(_fields(g.rate_policy, verdict))
     return response
 
 
-def _too_many_requests(error: RateLimitExceeded) -> Response:
+def _too_many_requests(identity: str, policy: Policy, verdict: Verdict) -> Response:
     from api.errors import problem
 
-    # Every policy, also one Flask-Limiter did not reach after the first breach: the retry
-    # comes when all of them allow a request, so that it is not refused again.
-    counters = _counters(_limiter().current_limits, every_policy=True)
-    retry_after = max([1, *(math.ceil(_state(counter).allowed_in) for counter in counters)])
-    identity, policy = _identity()
+    # The retry comes when every policy allows a request, so that it is not refused again.
+    retry_after = max([1, *(math.ceil(state.allowed_in) for state in verdict.states)])
     who = "this client" if identity.startswith(("client:", "subject:")) else "this address"
     long_name, burst_name = _names(policy)
     detail = (
@@ -334,11 +463,7 @@ def _too_many_requests(error: RateLimitExceeded) -> Response:
         f'("{long_name}") and {policy.burst} a second ("{burst_name}"). Retry after '
         f"{retry_after} s."
     )
-    headers = {"Retry-After": str(retry_after)}
-    try:
-        headers.update(_fields(counters))
-    except Exception:
-        log.warning("rate-limit fields left out of a 429", exc_info=True)
+    headers = {"Retry-After": str(retry_after), **_fields(policy, verdict)}
     return problem(429, detail, slug="rate-limited", headers=headers)
 
 
@@ -346,4 +471,4 @@ def storage_state() -> str:
     """Where the counters are kept now: `redis`, `in_process` (Redis failed), or `memory`."""
     if not current_app.config.get("REDIS_URL"):
         return "memory"
-    return "in_process" if _limiter()._storage_dead else "redis"  # noqa: SLF001 - no public flag
+    return "in_process" if _limiter().redis_failing else "redis"

@@ -193,7 +193,9 @@ class PartnerTokens:
 
     def get(self, role: str) -> str:
         with self.lock:
-            taken_at, token = self.held.get(role, (0.0, ""))
+            # Not `(0.0, "")` as the default: time.monotonic() counts from the machine's boot,
+            # and on a machine up for less than TOKEN_REUSE_SECONDS an empty token was "fresh".
+            taken_at, token = self.held.get(role, (float("-inf"), ""))
             if time.monotonic() - taken_at > TOKEN_REUSE_SECONDS:
                 client = self.clients[role]
                 token = client_token(self.base_url, client["client_id"], client["client_secret"])

@@ -64,8 +64,8 @@ pytestmark = pytest.mark.redis
 
 XINYONG = str(Path(sys.executable).parent / "xinyong")
 TIMEOUT = 10
-# Flask-Limiter's counters under the platform's key prefix ("xy", and what it may add after).
-LIMITER_KEYS = "LIMITS:{LIMITER/xy*"
+# The rate limiter's counters: "xy:<deployment>/rl/<identity>/<limit>/<window>/<which>".
+LIMITER_KEYS = "xy:*/rl/*"
 ANONYMOUS = [1000, 100]  # the public tier of these tests (XINYONG_RATE_LIMITS)
 
 

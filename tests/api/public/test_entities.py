@@ -136,6 +136,9 @@ def test_entity_read_has_etag_and_honours_if_none_match(
 
     assert second.status_code == 304
     assert second.data == b""
+    # RFC 9110 §15.4.5: a 304 carries the ETag that the 200 would have carried.
+    assert second.headers["ETag"] == etag
+    assert "Content-Type" not in second.headers
     assert (
         client.get(
             f"/v1/public/entities/{entity.uscc}", headers={"If-None-Match": '"x"'}

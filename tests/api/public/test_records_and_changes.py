@@ -170,7 +170,9 @@ def test_records_etag(client: FlaskClient, db_session: Session) -> None:
     make_record(db_session, entity)
     url = f"/v1/public/entities/{entity.uscc}/records"
     etag = client.get(url).headers["ETag"]
-    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    not_modified = client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304
+    assert not_modified.headers["ETag"] == etag
     make_record(db_session, entity)
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
 
