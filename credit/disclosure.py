@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import BindParameter, ColumnElement, and_, or_
 
 from credit.models import LEGAL_PERSON_KINDS, Record, RecordKind, RecordStatus, Subject
 
@@ -140,8 +140,9 @@ def is_public(record: Record, subject: Subject, today: date) -> bool:
     return RecordKind(record.kind) in LIST_KINDS
 
 
-def public_record_clause(today: date) -> ColumnElement[bool]:
-    """The SQL condition matching `is_public` for records (of legal persons)."""
+def public_record_clause(today: date | BindParameter[date]) -> ColumnElement[bool]:
+    """The SQL condition matching `is_public` for records (of legal persons); `today` may be a
+    bound parameter, for a statement built once."""
     return and_(
         Record.kind.in_([k.value for k in PUBLIC_KINDS]),
         Record.status == RecordStatus.ACTIVE.value,

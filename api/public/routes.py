@@ -110,7 +110,9 @@ class EntityByUscc(MethodView):
         """
         session = db_session()
         code = service.check_uscc(db_session=session, raw=uscc)
-        entity = service.get_entity_or_raise(db_session=session, uscc=code)
+        entity, counts = service.get_entity_with_public_counts(
+            db_session=session, uscc=code, today=clock.today()
+        )
         capital = entity.registered_capital
         return {
             **_entity_summary(entity),
@@ -123,9 +125,7 @@ class EntityByUscc(MethodView):
                 else None
             ),
             "registration_authority": entity.registration_authority,
-            "public_record_counts": service.public_record_counts(
-                db_session=session, subject=entity, today=clock.today()
-            ),
+            "public_record_counts": counts,
         }
 
 
