@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import quote_etag
@@ -249,7 +249,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InvalidIdentifier)
     def _invalid_identifier(error: InvalidIdentifier) -> Response:
-        return problem(400, str(error), slug="invalid-identifier")
+        # A code in the path: name it in `errors` like any other field (DESIGN.md §6). Codes
+        # in a body are named where they are read (e.g. `subject.uscc` of a consent request).
+        fields = [name for name in ("uscc",) if name in (request.view_args or {})]
+        errors = {name: [str(error)] for name in fields} or None
+        return problem(400, str(error), slug="invalid-identifier", errors=errors)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError) -> Response:

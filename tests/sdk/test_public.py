@@ -135,6 +135,7 @@ def test_errors_carry_the_request_id_of_the_request(live: LivePlatform) -> None:
             client.public.entity(bad)
         assert malformed.value.status == 400
         assert malformed.value.type == "urn:xinyong:problem:invalid-identifier"
+        assert list(malformed.value.errors) == ["uscc"]
         with pytest.raises(ValidationError) as too_big:
             client.public.search(page_size=1000).first_page()
         assert "page_size" in too_big.value.errors

@@ -94,6 +94,8 @@ def test_wrong_check_character_is_400_naming_the_right_one(
     assert response.content_type == PROBLEM
     assert response.json["type"] == "urn:xinyong:problem:invalid-identifier"
     assert f"should be {uscc_check_char(code[:17])}" in response.json["detail"]
+    # DESIGN.md §6: a validation failure names its field in `errors`, as every other 400 does.
+    assert response.json["errors"] == {"uscc": [response.json["detail"]]}
 
 
 def test_malformed_codes_are_400(client: FlaskClient, db_session: Session) -> None:
