@@ -329,9 +329,12 @@ class RateLimiter:
 
     def windows(self, identity: str, policy: Policy) -> tuple[Window, Window]:
         """The per-minute and burst windows of `identity` under `policy`."""
+        # The identity is the keys' hash tag: on a Redis Cluster, the four keys of one script
+        # live in one slot, as a multi-key script requires.
+        tagged = f"{self.prefix}/{{{identity}}}"
         return (
-            Window(policy.per_minute, 60, f"{self.prefix}/{identity}/{policy.per_minute}/60"),
-            Window(policy.burst, 1, f"{self.prefix}/{identity}/{policy.burst}/1"),
+            Window(policy.per_minute, 60, f"{tagged}/{policy.per_minute}/60"),
+            Window(policy.burst, 1, f"{tagged}/{policy.burst}/1"),
         )
 
     def acquire(

@@ -33,6 +33,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from redis.crc import key_slot
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -42,6 +43,7 @@ from api.context import Platform
 from api.ratelimit import (
     DEFAULT_TIERS,
     Policy,
+    RateLimiter,
     client_address,
     parse_trusted_proxies,
     policy_for,
@@ -1144,3 +1146,14 @@ def test_nothing_a_client_writes_changes_whose_quota_it_spends(
     # From a peer that is not a proxy, the header is never believed.
     stranger = str(ipaddress.ip_address("192.0.2.7"))
     assert client_address(stranger, header, networks) == stranger
+
+
+def test_the_keys_of_one_identity_share_a_cluster_slot() -> None:
+    """One script reads and writes both policies' counters: on a Redis Cluster its keys must
+    hash to one slot (the identity is their hash tag), whatever the limits are."""
+    limiter = RateLimiter(None, prefix="xy:0123456789/rl")
+    for identity in ("addr:192.0.2.1", "addr:2001:db8::1", "client:cli_0f3a", "subject:sub_1"):
+        minute, burst = limiter.windows(identity, Policy("partner", 1200, 50))
+        keys = [f"{w.key}/{which}" for w in (minute, burst) for which in ("previous", "current")]
+        assert len({key_slot(key.encode()) for key in keys}) == 1, keys
+        assert all(f"{{{identity}}}" in key for key in keys)
