@@ -5,20 +5,33 @@ than on every checkout. These tests end the server side of pooled connections fo
 `pg_terminate_backend` from another connection, and watch what the next uses see: an idle
 connection is replaced without the caller noticing; one used a moment ago is not pinged (that
 round trip is what the change saved), so the request that finds it dead answers 503 with
-Retry-After, and the very next request is served.
+Retry-After, and the very next request is served. And the requests that only read run without
+a transaction on PostgreSQL, while everything that writes keeps its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from flask import Flask
+from sqlalchemy import Engine, event, text
 
 from api.app import create_app
 from api.database import make_engine
+from api.migrate import upgrade
+from tests.auth.conftest import (
+    CLI,
+    client_credentials,
+    loopback,
+    make_account,
+    make_client,
+    sign_in_and_authorize,
+)
 from tests.conftest import TEST_SECRETS
+from tests.factories import make_entity, make_record
 
 pytestmark = pytest.mark.postgres
 
@@ -100,3 +113,76 @@ def test_a_busy_connection_lost_answers_503_once_then_the_platform_reconnects(
     assert [r.status_code for r in served] == [200, 200, 200]
     assert backend_pid(engine) != in_pool
     engine.dispose()
+
+
+# --- requests that need no transaction ---------------------------------------------------------
+
+
+@pytest.fixture
+def live_app(fresh_engine: Engine, is_postgres: bool, tmp_path: Path) -> Iterator[Flask]:
+    """The platform on a database of its own (not the tests' rolled-back transaction), so
+    that its requests use the engine as in production."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL only: SQLite's sessions are as they were")
+    upgrade(fresh_engine)
+    app = create_app(
+        {
+            "DATABASE_URL": fresh_engine.url.render_as_string(hide_password=False),
+            "REDIS_URL": None,
+            "LOG_JSON": False,
+            "LOG_LEVEL": "CRITICAL",
+            **TEST_SECRETS,
+        },
+        instance_path=tmp_path / "live",
+    )
+    yield app
+    app.extensions["xinyong"].db.engine.dispose()
+
+
+def statements_of(app: Flask) -> list[tuple[bool, str]]:
+    """Every statement the app's engine runs from now on, with whether its connection was in
+    autocommit (no transaction: psycopg sends neither BEGIN nor COMMIT)."""
+    seen: list[tuple[bool, str]] = []
+
+    @event.listens_for(app.extensions["xinyong"].db.engine, "before_cursor_execute")
+    def _observe(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((bool(conn.connection.dbapi_connection.autocommit), statement))
+
+    return seen
+
+
+def test_open_data_reads_and_client_credentials_run_without_a_transaction(
+    live_app: Flask,
+) -> None:
+    db = live_app.extensions["xinyong"].db
+    with db.new_session() as session:
+        entity = make_entity(session)
+        make_record(session, entity)
+        client_id, secret = make_client(session, live_app)
+        account_username, password, _ = make_account(session, live_app)
+        session.commit()
+    http = live_app.test_client()
+    seen = statements_of(live_app)
+
+    reads = [
+        http.get(f"/v1/public/entities/{entity.uscc}"),
+        http.get(f"/v1/public/entities/{entity.uscc}/records"),
+        http.get("/v1/public/entities", query_string={"q": entity.name}),
+        http.get("/v1/public/changes", query_string={"since": "2020-01-01T00:00:00Z"}),
+        client_credentials(http, client_id, secret),
+    ]
+
+    assert [r.status_code for r in reads] == [200] * 5, [r.get_data(as_text=True) for r in reads]
+    assert reads[0].json["public_record_counts"]["penalty"] == 1  # type: ignore[index]
+    # (The key store reads and makes its signing key in sessions of its own, with a transaction.)
+    requests_ = [(autocommit, sql) for autocommit, sql in seen if "signing_keys" not in sql
+                 and "pg_advisory_xact_lock" not in sql]  # fmt: skip
+    assert requests_
+    assert [sql for autocommit, sql in requests_ if not autocommit] == []
+
+    # What writes keeps its transaction: here a sign-in, which records the attempt.
+    seen.clear()
+    signed_in = sign_in_and_authorize(http, CLI, loopback(53682), account_username, password)
+    assert signed_in.status_code in (302, 303), signed_in.get_data(as_text=True)
+    assert seen
+    assert [sql for autocommit, sql in seen if autocommit] == []
