@@ -85,6 +85,14 @@ def storage(request: pytest.FixtureRequest, redis_url: str | None) -> str | None
 
 
 @pytest.fixture
+def redis_storage(storage: str | None) -> str:
+    """The test Redis, for tests about what the counters do in it (skipped in process)."""
+    if storage is None:
+        pytest.skip("about the counters in Redis")
+    return storage
+
+
+@pytest.fixture
 def restore_logging() -> Iterator[None]:
     """create_app reconfigures the platform's loggers; put them back as they were."""
     saved = {}
@@ -391,17 +399,14 @@ class TestCachedReads:
         assert [remaining(r, "anonymous") for r in answers] == [8, 7]
         assert all(r.headers["ETag"] == etag for r in answers)
 
-    @pytest.mark.redis
     def test_two_scripts_and_nothing_else_for_a_cached_read(
-        self, make_app: AppFactory, db_session: Session, storage: str | None
+        self, make_app: AppFactory, db_session: Session, redis_storage: str
     ) -> None:
-        if storage is None:
-            pytest.skip("counts Redis commands")
         entity = make_entity(db_session)
         http = from_address(make_app())
         path = f"/v1/public/entities/{entity.uscc}"
         assert http.get(path).status_code == 200  # kept in the cache now
-        monitor = redis.Redis.from_url(storage)
+        monitor = redis.Redis.from_url(redis_storage)
         try:
             monitor.config_resetstat()
             answers = [http.get(path) for _ in range(5)]
@@ -418,18 +423,15 @@ class TestCachedReads:
         others = {name.removeprefix("cmdstat_") for name in stats} - in_scripts
         assert others <= {"evalsha", "config|resetstat", "info"}, stats
 
-    @pytest.mark.redis
     def test_scripts_flushed_from_redis_are_loaded_again(
-        self, make_app: AppFactory, db_session: Session, storage: str | None
+        self, make_app: AppFactory, db_session: Session, redis_storage: str
     ) -> None:
-        if storage is None:
-            pytest.skip("flushes Redis's scripts")
         entity = make_entity(db_session)
         app = make_app(RATE_LIMITS={"anonymous": [50, 50]})
         http = from_address(app, "192.0.2.77")
         path = f"/v1/public/entities/{entity.uscc}"
         assert remaining(http.get(path), "anonymous") == 49
-        admin = redis.Redis.from_url(storage)
+        admin = redis.Redis.from_url(redis_storage)
         try:
             admin.script_flush()  # as after a restart of Redis
         finally:
