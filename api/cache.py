@@ -24,6 +24,7 @@ import redis
 from flask import Flask, Response, current_app, g, request
 from werkzeug.http import unquote_etag
 
+from api.database import request_handler
 from credit import clock
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class PublicCache:
         """Whether Redis is configured and not in its cool-down after a failure."""
         return self._redis is not None and time.monotonic() >= self._off_until
 
-    def _failed(self, what: str, error: Exception) -> None:
+    def _failed(self, what: str, error: object) -> None:
         self._off_until = time.monotonic() + RETRY_AFTER_FAILURE_SECONDS
         log.warning("public cache off for %ss: %s failed: %s", RETRY_AFTER_FAILURE_SECONDS,
                     what, error)  # fmt: skip
@@ -98,10 +99,10 @@ class PublicCache:
             self._script(client), names, [f"{self._prefix}:{clock.today().isoformat()}", digest]
         )
 
-    def found(self, answer: list[Any] | None, error: Exception | None = None) -> None:
+    def found(self, answer: list[Any] | None) -> None:
         """Keep for the view what a lookup sent by the limiter found (None: Redis failed)."""
         if answer is None:
-            self._failed("reading an answer", error or RuntimeError("no answer"))
+            self._failed("reading an answer", "the rate limiter's round trip failed")
             g.public_cache_found = None
             return
         key, etag, body = answer
@@ -201,12 +202,9 @@ def _about_nobody(**_: Any) -> None:
 def request_lookup() -> ScriptCall | None:
     """For a GET of a cached view, the lookup of its answer (None for other requests, or while
     the cache is off), so that the rate limiter can send it in the same round trip."""
-    if request.method != "GET" or request.endpoint is None:
+    if request.method != "GET":
         return None
-    view = current_app.view_functions.get(request.endpoint)
-    view_class = getattr(view, "view_class", None)
-    method = getattr(view_class, "get", None) if view_class is not None else view
-    about = getattr(method, "public_cache_about", None)
+    about = getattr(request_handler(), "public_cache_about", None)
     if about is None:
         return None
     return public_cache().lookup_call(_normalized(about(**(request.view_args or {}))))

@@ -88,11 +88,16 @@ def writes_on_read(view: F) -> F:
     return view
 
 
-def _view_writes_on_read() -> bool:
+def request_handler() -> Any:
+    """The function that handles this request: its MethodView's method, or the view itself
+    (None when no route matched). Markers such as `writes_on_read` are read from it."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
-    handler = getattr(view_class, request.method.lower(), None) if view_class else view
-    return bool(getattr(handler, "writes_on_read", False))
+    return getattr(view_class, request.method.lower(), None) if view_class else view
+
+
+def _view_writes_on_read() -> bool:
+    return bool(getattr(request_handler(), "writes_on_read", False))
 
 
 def _reads_only() -> bool:

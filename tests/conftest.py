@@ -7,6 +7,7 @@ of the session); without it the suite runs on a SQLite file, the embedded defaul
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
@@ -58,6 +60,39 @@ def is_postgres(database_url: str) -> bool:
 @pytest.fixture(scope="session")
 def redis_url() -> str | None:
     return os.environ.get("XINYONG_TEST_REDIS_URL") or None
+
+
+def flushed_redis(redis_url: str | None) -> str:
+    """The test Redis, emptied (the test is skipped without one)."""
+    if not redis_url:
+        pytest.skip("XINYONG_TEST_REDIS_URL is not set")
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        connection.flushdb()
+    finally:
+        connection.close()
+    return redis_url
+
+
+# The loggers that create_app configures.
+LOGGER_NAMES = ("xinyong", "api", "credit", "consent", "auth")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """create_app reconfigures the platform's loggers; put them back as they were."""
+    saved = {}
+    for name in LOGGER_NAMES:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
+    try:
+        yield
+    finally:
+        for name, (handlers, level, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +26,14 @@ XINYONG_ENV = (
     "XINYONG_LOG_LEVEL",
     "XINYONG_INSTANCE_PATH",
 )
-LOGGER_NAMES = ("xinyong", "api", "credit", "consent", "auth")
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> pytest.MonkeyPatch:
     """No XINYONG_* settings; the loggers that create_app reconfigures are restored after."""
     for name in XINYONG_ENV:
         monkeypatch.delenv(name, raising=False)
-    saved = {}
-    for name in LOGGER_NAMES:
-        logger = logging.getLogger(name)
-        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
-    try:
-        yield monkeypatch
-    finally:
-        for name, (handlers, level, propagate) in saved.items():
-            logger = logging.getLogger(name)
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
+    return monkeypatch
 
 
 def _dispose(app: Flask) -> None:

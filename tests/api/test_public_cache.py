@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
@@ -25,12 +24,12 @@ from credit import clock
 from credit.models import Record, Subject
 from tests.api.consents.conftest import Party, SignedIn, World
 from tests.api.objections.conftest import MARKET, penalty, publish
-from tests.api.test_rate_limits import AppFactory, from_address, make_app, restore_logging, world_of
-from tests.conftest import UNLIMITED_TIERS
+from tests.api.test_rate_limits import AppFactory, from_address, make_app, world_of
+from tests.conftest import UNLIMITED_TIERS, flushed_redis
 from tests.factories import make_entity
 from tests.redis_server import RedisServer, private_redis
 
-__all__ = ["make_app", "private_redis", "restore_logging"]
+__all__ = ["make_app", "private_redis"]
 
 pytestmark = pytest.mark.redis
 
@@ -46,14 +45,7 @@ def storage() -> None:
 @pytest.fixture
 def cached_app(make_app: AppFactory, redis_url: str | None) -> Flask:
     """An app whose public reads are cached in the test Redis (flushed), without tight limits."""
-    if not redis_url:
-        pytest.skip("XINYONG_TEST_REDIS_URL is not set")
-    connection = redis.Redis.from_url(redis_url)
-    try:
-        connection.flushdb()
-    finally:
-        connection.close()
-    return make_app(REDIS_URL=redis_url, RATE_LIMITS=UNLIMITED_TIERS)
+    return make_app(REDIS_URL=flushed_redis(redis_url), RATE_LIMITS=UNLIMITED_TIERS)
 
 
 @pytest.fixture

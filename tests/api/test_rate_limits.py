@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -51,14 +50,13 @@ from api.ratelimit import (
 )
 from tests.api.consents.conftest import Party, World
 from tests.auth.conftest import b64url, basic, bearer, jwt_parts, unique_address
-from tests.conftest import TEST_SECRETS
+from tests.conftest import TEST_SECRETS, flushed_redis
 from tests.factories import make_entity
 from tests.live import command_environment
 
 PROBLEM = "application/problem+json"
 RATE_LIMITED = "urn:xinyong:problem:rate-limited"
 XINYONG = str(Path(sys.executable).parent / "xinyong")
-LOGGER_NAMES = ("xinyong", "api", "credit", "consent", "auth")
 PUBLIC = "/v1/public/entities?page_size=1"
 # Roomy limits for the tiers a test does not look at (its own setup requests must not trip them).
 ROOMY = [10_000, 1_000]
@@ -74,14 +72,7 @@ def storage(request: pytest.FixtureRequest, redis_url: str | None) -> str | None
     """Where the counters live: None (in process) or the test Redis, flushed."""
     if request.param == "memory":
         return None
-    if not redis_url:
-        pytest.skip("XINYONG_TEST_REDIS_URL is not set")
-    connection = redis.Redis.from_url(redis_url)
-    try:
-        connection.flushdb()
-    finally:
-        connection.close()
-    return redis_url
+    return flushed_redis(redis_url)
 
 
 @pytest.fixture
@@ -90,23 +81,6 @@ def redis_storage(storage: str | None) -> str:
     if storage is None:
         pytest.skip("about the counters in Redis")
     return storage
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """create_app reconfigures the platform's loggers; put them back as they were."""
-    saved = {}
-    for name in LOGGER_NAMES:
-        logger = logging.getLogger(name)
-        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
-    try:
-        yield
-    finally:
-        for name, (handlers, level, propagate) in saved.items():
-            logger = logging.getLogger(name)
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 @pytest.fixture

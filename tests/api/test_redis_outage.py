@@ -41,7 +41,6 @@ from tests.api.test_rate_limits import (
     from_address,
     make_app,
     policy_field,
-    restore_logging,
     structured,
     world_of,
 )
@@ -58,7 +57,7 @@ from tests.factories import make_entity
 from tests.live import command_environment, free_port
 from tests.redis_server import RedisServer, private_redis
 
-__all__ = ["make_app", "private_redis", "restore_logging"]
+__all__ = ["make_app", "private_redis"]
 
 pytestmark = pytest.mark.redis
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -21,26 +20,8 @@ from tests.factories import make_entity, new_uscc
 
 PROBLEM = "application/problem+json"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
-LOGGER_NAMES = ("xinyong", "api", "credit", "consent", "auth")
 
 AppFactory = Callable[..., Flask]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """create_app reconfigures the platform's loggers; put them back as they were."""
-    saved = {}
-    for name in LOGGER_NAMES:
-        logger = logging.getLogger(name)
-        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
-    try:
-        yield
-    finally:
-        for name, (handlers, level, propagate) in saved.items():
-            logger = logging.getLogger(name)
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 @pytest.fixture
