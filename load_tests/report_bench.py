@@ -347,7 +347,8 @@ def setup(
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write the state readable by its owner only (it holds secrets)."""
+    """Write the state readable by its owner only (it holds secrets), making its folder."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # the mode of os.open applies only to a file it creates
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from load_tests.report_bench import (
     csrf_from,
     draw,
     pkce_challenge,
+    save_state,
 )
 
 CALLBACK = "http://127.0.0.1:53682/callback"
@@ -78,3 +80,12 @@ def test_draw_gives_distinct_indexes_in_range() -> None:
         assert len(group) == len(set(group)) == 10
         assert all(0 <= i < 12 for i in group)
     assert draw(5, 3, 1, random.Random(7)) == draw(5, 3, 1, random.Random(7))
+
+
+def test_state_is_saved_into_a_folder_that_does_not_exist_yet(tmp_path: Path) -> None:
+    # prepare used to fail here, after minutes of seeding, when --state named a new folder.
+    path = tmp_path / "run" / "state.json"
+    save_state(path, {"client_secret": "s"})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"client_secret": "s"}
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
