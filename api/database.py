@@ -88,6 +88,14 @@ def writes_on_read(view: F) -> F:
     return view
 
 
+def one_write_statement(view: F) -> F:
+    """Mark a handler whose only write is one statement (a report read's access-log entry):
+    on PostgreSQL it needs no transaction, as that statement commits by itself before the
+    handler answers, and each read sees a snapshot of its own as under READ COMMITTED."""
+    view.one_write_statement = True  # type: ignore[attr-defined]
+    return view
+
+
 def request_handler() -> Any:
     """The function that handles this request: its MethodView's method, or the view itself
     (None when no route matched). Markers such as `writes_on_read` are read from it."""
@@ -100,14 +108,17 @@ def _view_writes_on_read() -> bool:
     return bool(getattr(request_handler(), "writes_on_read", False))
 
 
-def _reads_only() -> bool:
-    """Whether the request only ever reads, one statement at a time: the open data's GETs, and
-    client-credentials token requests (which look up the client and sign; nothing is kept).
-    Such a request needs no transaction on PostgreSQL: each statement sees a consistent
-    snapshot of its own. The list is short on purpose: a request missing from it is merely
-    slower, one wrongly on it would lose the atomicity of its writes."""
-    if request.method == "GET":
-        return request.blueprint == "public"
+def _needs_no_transaction() -> bool:
+    """Whether the request only reads, one statement at a time, or writes with one statement:
+    the open data's GETs, client-credentials token requests (which look up the client and
+    sign; nothing is kept) and handlers marked `one_write_statement`. Such a request needs no
+    transaction on PostgreSQL: each statement sees a consistent snapshot of its own. The list
+    is short on purpose: a request missing from it is merely slower, one wrongly on it would
+    lose the atomicity of its writes."""
+    if request.method == "GET" and request.blueprint == "public":
+        return True
+    if getattr(request_handler(), "one_write_statement", False):
+        return True
     return (
         request.method == "POST"
         and request.endpoint == "oauth.token"
@@ -155,9 +166,9 @@ class Database:
             self.autocommit is not None
             and self.session_factory.kw.get("bind") is self.engine
             and has_request_context()
-            and _reads_only()
+            and _needs_no_transaction()
         ):
-            # No transaction: no BEGIN and no COMMIT or ROLLBACK, two round trips of three.
+            # No transaction: no BEGIN and no COMMIT or ROLLBACK, two round trips fewer.
             return self.session_factory(bind=self.autocommit)
         reading = (
             has_request_context()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from auth.credentials import SecretHasher, hash_password, new_secret, verify_password
@@ -122,11 +122,15 @@ def create_client(
     return IssuedClient(client=client, client_secret=secret)
 
 
+# Built once: every token request looks its client up.
+_CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
 def get_client(*, db_session: Session, client_id: str) -> Client | None:
     """The client registered under `client_id`."""
     if "\x00" in client_id:  # no such id can exist, and PostgreSQL refuses NUL in text
         return None
-    return db_session.scalars(select(Client).where(Client.client_id == client_id)).one_or_none()
+    return db_session.scalars(_CLIENT_BY_ID, {"client_id": client_id}).one_or_none()
 
 
 def get_client_or_raise(*, db_session: Session, client_id: str) -> Client:
@@ -307,16 +311,18 @@ def revoke_refresh_family(*, db_session: Session, family_id: str) -> None:
     db_session.flush()
 
 
+# Built once: on every authenticated request, building the statement cost more than running it.
+_TOKEN_CLIENT = select(Client, exists().where(TokenRevocation.jti == bindparam("jti"))).where(
+    Client.client_id == bindparam("client_id")
+)
+
+
 def token_client(*, db_session: Session, jti: str, client_id: str) -> Client | None:
     """The client of a token that stands (not revoked, its client active), else None.
 
     One round trip, and the handler gets the client's row without asking again.
     """
-    row = db_session.execute(
-        select(Client, exists().where(TokenRevocation.jti == jti)).where(
-            Client.client_id == client_id
-        )
-    ).one_or_none()
+    row = db_session.execute(_TOKEN_CLIENT, {"jti": jti, "client_id": client_id}).one_or_none()
     if row is None:
         return None
     client, revoked = row

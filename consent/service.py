@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent import ledger
@@ -341,6 +341,14 @@ def expire_due(*, db_session: Session) -> int:
     return len(due)
 
 
+# Built once: it runs on every restricted read.
+_CONSENT_BY_TOKEN = (
+    select(Consent, Subject)
+    .join(Subject, Subject.id == Consent.subject_pk)
+    .where(Consent.token_hash == bindparam("token_hash"))
+)
+
+
 def authorise_read(
     *,
     db_session: Session,
@@ -359,9 +367,7 @@ def authorise_read(
     if not consent_token:
         raise ConsentDenied
     row = db_session.execute(
-        select(Consent, Subject)
-        .join(Subject, Subject.id == Consent.subject_pk)
-        .where(Consent.token_hash == hash_token(consent_token))
+        _CONSENT_BY_TOKEN, {"token_hash": hash_token(consent_token)}
     ).one_or_none()
     if row is None:
         raise ConsentDenied

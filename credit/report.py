@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from credit.disclosure import CATEGORIES, CATEGORY_OF_KIND, is_public
@@ -101,6 +101,18 @@ def _record(record: Record, subject: Subject, today: date) -> dict[str, Any]:
     return {**record_fields(record), "public": is_public(record, subject, today)}
 
 
+# Built once: it runs on every report.
+_ACTIVE_RECORDS_OF_KINDS = (
+    select(Record)
+    .where(
+        Record.subject_pk == bindparam("subject_pk"),
+        Record.kind.in_(bindparam("kinds", expanding=True)),
+        Record.status == RecordStatus.ACTIVE.value,
+    )
+    .order_by(Record.decided_on.desc(), Record.id.desc())
+)
+
+
 def build(
     *,
     db_session: Session,
@@ -120,15 +132,7 @@ def build(
     records: list[Record] = []
     if kinds:
         records = list(
-            db_session.scalars(
-                select(Record)
-                .where(
-                    Record.subject_pk == subject.id,
-                    Record.kind.in_(kinds),
-                    Record.status == RecordStatus.ACTIVE.value,
-                )
-                .order_by(Record.decided_on.desc(), Record.id.desc())
-            )
+            db_session.scalars(_ACTIVE_RECORDS_OF_KINDS, {"subject_pk": subject.id, "kinds": kinds})
         )
     for category in wanted:
         if category == "basic":

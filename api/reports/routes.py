@@ -15,7 +15,7 @@ from flask.views import MethodView
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import current_client, current_token, db_session, platform
-from api.database import writes_on_read
+from api.database import one_write_statement, writes_on_read
 from api.errors import consent_problem, problem
 from api.extensions import Blueprint
 from api.reports.schemas import (
@@ -185,6 +185,7 @@ class SubjectReport(MethodView):
     @blp.response(200, ReportSchema)
     @blp.errors(400, 404, 503)
     @writes_on_read
+    @one_write_statement
     def get(self, args: dict[str, Any], subject_id: str) -> Any:
         """Read a subject's credit report.
 

@@ -6,24 +6,31 @@ than on every checkout. These tests end the server side of pooled connections fo
 connection is replaced without the caller noticing; one used a moment ago is not pinged (that
 round trip is what the change saved), so the request that finds it dead answers 503 with
 Retry-After, and the very next request is served. And the requests that only read run without
-a transaction on PostgreSQL, while everything that writes keeps its own.
+a transaction on PostgreSQL, as does a report read, whose one write is its access-log entry,
+while everything else that writes keeps its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, select, text
 
 from api.app import create_app
 from api.database import make_engine
 from api.migrate import upgrade
+from auth import service as auth_service
+from consent import service as consent_service
+from consent.models import AccessLogEntry
+from credit import clock
 from tests.auth.conftest import (
     CLI,
+    access_token,
     client_credentials,
     loopback,
     make_account,
@@ -185,4 +192,62 @@ def test_open_data_reads_and_client_credentials_run_without_a_transaction(
     signed_in = sign_in_and_authorize(http, CLI, loopback(53682), account_username, password)
     assert signed_in.status_code in (302, 303), signed_in.get_data(as_text=True)
     assert seen
+    assert [sql for autocommit, sql in seen if autocommit] == []
+
+
+def test_a_report_read_writes_its_access_log_entry_without_a_transaction(
+    live_app: Flask,
+) -> None:
+    db = live_app.extensions["xinyong"].db
+    hasher = live_app.extensions["xinyong"].oauth.hasher
+    with db.new_session() as session:
+        client_id, secret = make_client(session, live_app)
+        subject = make_entity(session)
+        make_record(session, subject)
+        partner = auth_service.partner_of(auth_service.get_client_or_raise(
+            db_session=session, client_id=client_id))  # fmt: skip
+        consent = consent_service.grant(
+            db_session=session,
+            subject=subject,
+            partner=partner,
+            categories=["basic"],
+            purpose="loan_application",
+            purpose_note=None,
+            expires_at=clock.now() + timedelta(days=30),
+        )
+        consent_token = consent_service.issue_token(
+            db_session=session, consent=consent, hash_token=hasher.hash
+        )
+        subject_id = subject.subject_id
+        session.commit()
+    http = live_app.test_client()
+    bearer = access_token(http, client_id, secret)
+    seen = statements_of(live_app)
+
+    read = http.get(
+        f"/v1/subjects/{subject_id}/report",
+        headers={"Authorization": f"Bearer {bearer}", "Consent-Token": consent_token},
+    )
+
+    assert read.status_code == 200, read.get_data(as_text=True)
+    requests_ = [(autocommit, sql) for autocommit, sql in seen if "signing_keys" not in sql
+                 and "pg_advisory_xact_lock" not in sql]  # fmt: skip
+    assert any(sql.startswith("INSERT INTO access_log") for _, sql in requests_)
+    assert [sql for autocommit, sql in requests_ if not autocommit] == []
+    # The entry was committed by its own statement: another connection sees it.
+    with db.new_session() as session:
+        logged = session.scalars(
+            select(AccessLogEntry.report_no).where(AccessLogEntry.consent_id == consent.consent_id)
+        ).all()
+    assert logged == [read.json["report_no"]]  # type: ignore[index]
+
+    # A batch writes an entry per report served, all or none: it keeps its transaction.
+    seen.clear()
+    batch = http.post(
+        "/v1/subjects/reports:batch",
+        json={"items": [{"subject_id": subject_id, "consent_token": consent_token}] * 2},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    assert batch.status_code == 200, batch.get_data(as_text=True)
+    assert [r["status"] for r in batch.json["results"]] == [200, 200]  # type: ignore[index]
     assert [sql for autocommit, sql in seen if autocommit] == []
