@@ -13,6 +13,11 @@ warm-up, with locust as a library:
 * `mixed`: every user class of `locustfile.py` at once, weighted like real traffic, the noisy bank
   (which provokes 429s) included; at least one user of each class.
 
+With `--rate R` every phase but `mixed` is paced instead: its users together start R tasks a
+second (locust's `constant_throughput(R / users)` each; a task is one request), so the latencies
+are those of a stated load below saturation rather than of the machine's limit. Throughput is then
+what was offered, not measured against the floor: the shares are left out.
+
 It prints, per phase and endpoint, requests/s, p50/p95/p99 (ms, exact: taken from locust's
 request events, not its rounded histogram) and failures; each phase's throughput as a share of the
 floor's; the machine; and the targets, each met or not. The tables paste into RESULTS.md.
@@ -38,7 +43,7 @@ from typing import Any
 # that imports ssl, such as http.client in load_tests.common; none of the modules above does.
 import gevent  # type: ignore[import-untyped]  # gevent ships no type information
 import locust
-from locust import task
+from locust import constant_throughput, task
 from locust.env import Environment
 from locust.log import setup_logging
 from locust.runners import STATE_RUNNING
@@ -195,15 +200,30 @@ class Recorder:
             endpoint.reasons[reason] = endpoint.reasons.get(reason, 0) + 1
 
 
+def phase_classes(phase: str, users: int, rate: float | None = None) -> dict[type[User], int]:
+    """Subclasses with a fixed count (exactly these users, whatever locust's weighting would do),
+    paced to `rate` tasks a second in all when given; `mixed` keeps its own pacing."""
+    chosen = phase_users(phase, users)
+    total = sum(chosen.values())
+    extra: dict[str, Any] = {"__module__": __name__}
+    if rate is not None and phase != "mixed":
+        extra["wait_time"] = constant_throughput(rate / total)
+    return {
+        type(cls.__name__, (cls,), {"fixed_count": count, **extra}): count
+        for cls, count in chosen.items()
+    }
+
+
 def run_phase(
-    base_url: str, phase: str, users: int, duration: float, warmup: float
+    base_url: str,
+    phase: str,
+    users: int,
+    duration: float,
+    warmup: float,
+    rate: float | None = None,
 ) -> tuple[summary.Phase, bool]:
     """Run one phase; its results, and whether locust's own CPU went above 90 %."""
-    # Subclasses with a fixed count: exactly these users, whatever locust's weighting would do.
-    classes = {
-        type(cls.__name__, (cls,), {"fixed_count": count, "__module__": __name__}): count
-        for cls, count in phase_users(phase, users).items()
-    }
+    classes = phase_classes(phase, users, rate)
     total = sum(classes.values())
     env = Environment(user_classes=list(classes), host=base_url, catch_exceptions=True)
     recorder = Recorder()
@@ -229,6 +249,7 @@ def run_phase(
         endpoints=list(recorder.endpoints.values()),
         task_errors=errors,
         users_by_class={cls.__name__: count for cls, count in classes.items()},
+        paced=rate is not None and phase != "mixed",
     )
     return result, cpu_warning
 
@@ -241,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="measured seconds a phase")
     parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds before")
     parser.add_argument(
+        "--rate",
+        type=float,
+        help="pace every phase but mixed at this many requests/s in all (default: no think time)",
+    )
+    parser.add_argument(
         "--phases",
         nargs="+",
         default=list(summary.PHASES),
@@ -251,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("only loopback servers may be load-tested here")
     if args.users <= 0 or args.duration <= 0 or args.warmup < 0:
         parser.error("--users and --duration must be positive, --warmup not negative")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     try:
         phases = summary.parse_phases(args.phases)
     except ValueError as error:
@@ -271,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     hot: list[str] = []
     for phase in phases:
         print(f"bench: {phase} …", file=sys.stderr, flush=True)
-        result, cpu_warning = run_phase(base_url, phase, args.users, args.duration, args.warmup)
+        result, cpu_warning = run_phase(
+            base_url, phase, args.users, args.duration, args.warmup, args.rate
+        )
         results.append(result)
         if cpu_warning:
             hot.append(phase)
@@ -284,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
 
     mixed = next((r for r in results if r.name == "mixed"), None)
     command = "python -m load_tests.bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    pacing = (
+        "no think time"
+        if args.rate is None
+        else f"paced at {args.rate:g} requests/s in all ({args.rate / args.users:g} per user; "
+        "the mixed phase keeps its own pacing)"
+    )
     header = [
         f"    {command}",
         "",
@@ -292,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"**Run:** {base_url}; {state['entities']:,}+ legal persons counted at preparation, "
         f"{len(state['clients']['bank']['consents'])} subjects under consent; "
-        f"{args.users} users a phase, no think time, {args.duration:g} s measured after "
+        f"{args.users} users a phase, {pacing}, {args.duration:g} s measured after "
         f"{args.warmup:g} s of warm-up; per-client limits "
         f"{'set by prepare' if state.get('limits_set') else 'NOT set (no `clients set-limit`)'}.",
     ]

@@ -83,6 +83,7 @@ class Phase:
     endpoints: list[Endpoint] = field(default_factory=list)
     task_errors: dict[str, int] = field(default_factory=dict)
     users_by_class: dict[str, int] = field(default_factory=dict)
+    paced: bool = False  # users paced to an offered rate: its throughput is that rate
 
     def rps(self, endpoint: Endpoint) -> float:
         return len(endpoint.latencies) / self.seconds if self.seconds > 0 else 0.0
@@ -104,6 +105,14 @@ class Phase:
 def ratio(value: float, floor: float) -> float | None:
     """`value` as a fraction of the floor's; None without a floor to compare with."""
     return value / floor if floor > 0 else None
+
+
+def share_of_floor(phase: Phase, value: float, floor: Phase | None) -> float | None:
+    """`value`, of `phase`, as a fraction of the floor's requests/s; None without a floor, or
+    when either was paced (both then serve what was offered, which says nothing of cost)."""
+    if floor is None or phase.paced or floor.paced:
+        return None
+    return ratio(value, floor.served_rps)
 
 
 @dataclass(frozen=True)
@@ -144,12 +153,13 @@ def checks(phases: Sequence[Phase]) -> list[Check]:
         endpoint = phase.endpoint(target.endpoint) if phase else None
         if target.min_ratio is not None:
             what = f"{target.label}: ≥ {target.min_ratio:.0%} of the floor's requests/s"
+            paced = phase is not None and (phase.paced or (floor is not None and floor.paced))
             share = (
-                ratio(phase.rps(endpoint), floor.served_rps)
-                if phase and endpoint and floor
-                else None
+                share_of_floor(phase, phase.rps(endpoint), floor) if phase and endpoint else None
             )
-            if share is None:
+            if paced:
+                out.append(Check(what, "– (paced run)", None))
+            elif share is None:
                 out.append(Check(what, "not measured", None))
             else:
                 out.append(Check(what, f"{share:.0%}", share >= target.min_ratio))
@@ -211,7 +221,7 @@ def phase_table(phases: Sequence[Phase]) -> list[str]:
         "|---|---:|---:|---:|---:|",
     ]
     for phase in phases:
-        share = ratio(phase.served_rps, floor.served_rps) if floor else None
+        share = share_of_floor(phase, phase.served_rps, floor)
         lines.append(
             f"| {phase.name} | {phase.users} | {phase.served_rps:,.1f} | "
             f"{'–' if share is None else f'{share:.0%}'} | {phase.failures} |"

@@ -322,6 +322,20 @@ def test_targets_met_not_met_and_not_measured() -> None:
     assert checks["no failures other than the provoked 429s"].met is False
 
 
+def test_a_paced_run_compares_no_throughput_with_the_floor() -> None:
+    # Paced, floor and entity both serve what was offered: a share of 100% would say nothing.
+    phases = _phases()
+    for phase in phases[:2]:
+        phase.paced = True
+    checks = _by_what(summary.checks(phases))
+    share = checks["public entity read: ≥ 50% of the floor's requests/s"]
+    assert (share.measured, share.met) == ("– (paced run)", None)
+    assert checks["public entity read: p99 < 15 ms"].met is True  # latencies still count
+    rows = summary.phase_table(phases)
+    assert "| entity | 16 | 600.0 | – | 0 |" in rows
+    assert "| mixed | 16 | 50.0 | – | 0 |" in rows  # its floor was paced
+
+
 def test_a_p99_beside_failures_is_not_met() -> None:
     report = Phase("report", 16, 1.0, [_endpoint(f"GET {traffic.REPORT}", [5.0] * 10, 3)])
     check = _by_what(summary.checks([report]))["report under consent: p99 < 40 ms"]
@@ -375,7 +389,7 @@ def test_the_machine_line_reads_proc(tmp_path: Path) -> None:
 
 # --- the smoke test ---------------------------------------------------------------------------
 
-SMOKE_BUDGET = 55.0  # seconds for everything below, server start to the table
+SMOKE_BUDGET = 90.0  # seconds for everything below, server start to the table
 
 
 @pytest.fixture
@@ -435,6 +449,11 @@ def test_the_bench_runs_every_phase_against_a_live_server(
             smoke_env, deadline, "load_tests.bench", "--base-url", base, "--state", str(state),
             "--users", "2", "--duration", "3", "--warmup", "0.5",
         )  # fmt: skip
+        paced = _run(
+            smoke_env, deadline, "load_tests.bench", "--base-url", base, "--state", str(state),
+            "--users", "2", "--duration", "3", "--warmup", "0.5", "--rate", "20",
+            "--phases", "floor", "entity",
+        )  # fmt: skip
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -456,3 +475,10 @@ def test_the_bench_runs_every_phase_against_a_live_server(
         assert not missing, f"{phase} lacks {missing}:\n{table}"
     for line in ("| target | measured | verdict |", "**Machine:**", "| phase | users |"):
         assert line in table
+
+    # Paced at 20 requests/s in all: about 60 in the 3 s measured, not thousands.
+    assert "paced at 20 requests/s in all (10 per user" in paced, paced
+    floor_row = next(r for r in paced.splitlines() if r.startswith("| floor | GET /healthz |"))
+    assert 45 <= int(floor_row.split("|")[3].strip().replace(",", "")) <= 66, paced
+    assert "| entity | 2 |" in paced
+    assert "| public entity read: ≥ 50% of the floor's requests/s | – (paced run) |" in paced
