@@ -14,8 +14,10 @@ warm-up, with locust as a library:
   (which provokes 429s) included; at least one user of each class.
 
 With `--rate R` every phase but `mixed` is paced instead: its users together start R tasks a
-second (locust's `constant_throughput(R / users)` each; a task is one request), so the latencies
-are those of a stated load below saturation rather than of the machine's limit. Throughput is then
+second (R / users each, at fixed intervals, each user starting at a random point of its first
+interval so that the requests spread over time rather than arrive together; a task is one
+request), so the latencies are those of a stated load below saturation rather than of the
+machine's limit. Throughput is then
 what was offered, not measured against the floor: the shares are left out.
 
 It prints, per phase and endpoint, requests/s, p50/p95/p99 (ms, exact: taken from locust's
@@ -36,6 +38,7 @@ import random
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ from typing import Any
 # that imports ssl, such as http.client in load_tests.common; none of the modules above does.
 import gevent  # type: ignore[import-untyped]  # gevent ships no type information
 import locust
-from locust import constant_throughput, task
+from locust import task
 from locust.env import Environment
 from locust.log import setup_logging
 from locust.runners import STATE_RUNNING
@@ -200,6 +203,24 @@ class Recorder:
             endpoint.reasons[reason] = endpoint.reasons.get(reason, 0) + 1
 
 
+def spread_pacing(rate_per_user: float) -> Callable[[User], float]:
+    """A locust `wait_time` that starts a user's tasks at fixed intervals, the first interval
+    begun at random. locust's `constant_throughput` keeps every user on the phase of its start,
+    and the users of a phase start together: their requests would arrive in bursts of all of
+    them at once, whose queueing is then measured as latency."""
+    period = 1.0 / rate_per_user
+
+    def wait_time(user: User) -> float:
+        now = time.monotonic()
+        due: float | None = getattr(user, "_paced_due", None)
+        # After a slow answer the next task starts at once; no burst to catch up.
+        due = now + random.uniform(0, period) if due is None else max(due + period, now)
+        user._paced_due = due  # type: ignore[attr-defined]  # the user's own schedule
+        return due - now
+
+    return wait_time
+
+
 def phase_classes(phase: str, users: int, rate: float | None = None) -> dict[type[User], int]:
     """Subclasses with a fixed count (exactly these users, whatever locust's weighting would do),
     paced to `rate` tasks a second in all when given; `mixed` keeps its own pacing."""
@@ -207,7 +228,7 @@ def phase_classes(phase: str, users: int, rate: float | None = None) -> dict[typ
     total = sum(chosen.values())
     extra: dict[str, Any] = {"__module__": __name__}
     if rate is not None and phase != "mixed":
-        extra["wait_time"] = constant_throughput(rate / total)
+        extra["wait_time"] = spread_pacing(rate / total)
     return {
         type(cls.__name__, (cls,), {"fixed_count": count, **extra}): count
         for cls, count in chosen.items()
@@ -317,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     pacing = (
         "no think time"
         if args.rate is None
-        else f"paced at {args.rate:g} requests/s in all ({args.rate / args.users:g} per user; "
-        "the mixed phase keeps its own pacing)"
+        else f"paced at {args.rate:g} requests/s in all ({args.rate / args.users:g} per user at "
+        "fixed intervals, the users' first intervals begun at random; the mixed phase keeps its "
+        "own pacing)"
     )
     header = [
         f"    {command}",
