@@ -17,8 +17,8 @@ With `--rate R` every phase but `mixed` is paced instead: its users together sta
 second (R / users each, at fixed intervals, each user starting at a random point of its first
 interval so that the requests spread over time rather than arrive together; a task is one
 request), so the latencies are those of a stated load below saturation rather than of the
-machine's limit. Throughput is then
-what was offered, not measured against the floor: the shares are left out.
+machine's limit. Throughput is then what was offered, not measured against the floor: the
+shares are left out.
 
 It prints, per phase and endpoint, requests/s, p50/p95/p99 (ms, exact: taken from locust's
 request events, not its rounded histogram) and failures; each phase's throughput as a share of the
@@ -221,13 +221,18 @@ def spread_pacing(rate_per_user: float) -> Callable[[User], float]:
     return wait_time
 
 
+def is_paced(phase: str, rate: float | None) -> bool:
+    """Whether `--rate` paces this phase: every phase but `mixed`, which keeps its own pacing."""
+    return rate is not None and phase != "mixed"
+
+
 def phase_classes(phase: str, users: int, rate: float | None = None) -> dict[type[User], int]:
     """Subclasses with a fixed count (exactly these users, whatever locust's weighting would do),
     paced to `rate` tasks a second in all when given; `mixed` keeps its own pacing."""
     chosen = phase_users(phase, users)
     total = sum(chosen.values())
     extra: dict[str, Any] = {"__module__": __name__}
-    if rate is not None and phase != "mixed":
+    if rate is not None and is_paced(phase, rate):
         extra["wait_time"] = spread_pacing(rate / total)
     return {
         type(cls.__name__, (cls,), {"fixed_count": count, **extra}): count
@@ -270,7 +275,7 @@ def run_phase(
         endpoints=list(recorder.endpoints.values()),
         task_errors=errors,
         users_by_class={cls.__name__: count for cls, count in classes.items()},
-        paced=rate is not None and phase != "mixed",
+        paced=is_paced(phase, rate),
     )
     return result, cpu_warning
 

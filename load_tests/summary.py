@@ -107,10 +107,16 @@ def ratio(value: float, floor: float) -> float | None:
     return value / floor if floor > 0 else None
 
 
+def _paced(phase: Phase, floor: Phase | None) -> bool:
+    """Whether the phase or its floor was paced: both then serve what was offered, and a share
+    would say nothing of cost."""
+    return phase.paced or (floor is not None and floor.paced)
+
+
 def share_of_floor(phase: Phase, value: float, floor: Phase | None) -> float | None:
     """`value`, of `phase`, as a fraction of the floor's requests/s; None without a floor, or
-    when either was paced (both then serve what was offered, which says nothing of cost)."""
-    if floor is None or phase.paced or floor.paced:
+    when either was paced."""
+    if floor is None or _paced(phase, floor):
         return None
     return ratio(value, floor.served_rps)
 
@@ -153,11 +159,10 @@ def checks(phases: Sequence[Phase]) -> list[Check]:
         endpoint = phase.endpoint(target.endpoint) if phase else None
         if target.min_ratio is not None:
             what = f"{target.label}: ≥ {target.min_ratio:.0%} of the floor's requests/s"
-            paced = phase is not None and (phase.paced or (floor is not None and floor.paced))
             share = (
                 share_of_floor(phase, phase.rps(endpoint), floor) if phase and endpoint else None
             )
-            if paced:
+            if phase is not None and _paced(phase, floor):
                 out.append(Check(what, "– (paced run)", None))
             elif share is None:
                 out.append(Check(what, "not measured", None))

@@ -158,6 +158,16 @@ def statements_of(app: Flask) -> list[tuple[bool, str]]:
     return seen
 
 
+def requests_own(seen: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+    """The statements of the requests themselves: the key store reads and makes its signing
+    key in sessions of its own, with a transaction."""
+    return [
+        (autocommit, sql)
+        for autocommit, sql in seen
+        if "signing_keys" not in sql and "pg_advisory_xact_lock" not in sql
+    ]
+
+
 def test_open_data_reads_and_client_credentials_run_without_a_transaction(
     live_app: Flask,
 ) -> None:
@@ -181,9 +191,7 @@ def test_open_data_reads_and_client_credentials_run_without_a_transaction(
 
     assert [r.status_code for r in reads] == [200] * 5, [r.get_data(as_text=True) for r in reads]
     assert reads[0].json["public_record_counts"]["penalty"] == 1  # type: ignore[index]
-    # (The key store reads and makes its signing key in sessions of its own, with a transaction.)
-    requests_ = [(autocommit, sql) for autocommit, sql in seen if "signing_keys" not in sql
-                 and "pg_advisory_xact_lock" not in sql]  # fmt: skip
+    requests_ = requests_own(seen)
     assert requests_
     assert [sql for autocommit, sql in requests_ if not autocommit] == []
 
@@ -230,8 +238,7 @@ def test_a_report_read_writes_its_access_log_entry_without_a_transaction(
     )
 
     assert read.status_code == 200, read.get_data(as_text=True)
-    requests_ = [(autocommit, sql) for autocommit, sql in seen if "signing_keys" not in sql
-                 and "pg_advisory_xact_lock" not in sql]  # fmt: skip
+    requests_ = requests_own(seen)
     assert any(sql.startswith("INSERT INTO access_log") for _, sql in requests_)
     assert [sql for autocommit, sql in requests_ if not autocommit] == []
     # The entry was committed by its own statement: another connection sees it.
