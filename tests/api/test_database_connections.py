@@ -248,6 +248,20 @@ def test_a_report_read_writes_its_access_log_entry_without_a_transaction(
         ).all()
     assert logged == [read.json["report_no"]]  # type: ignore[index]
 
+    # Refused without a transaction too: a 403 problem, and nothing written.
+    for bad in (consent_token + "x", "", "ct_" + "A" * 200):
+        refused = http.get(
+            f"/v1/subjects/{subject_id}/report",
+            headers={"Authorization": f"Bearer {bearer}", "Consent-Token": bad},
+        )
+        assert refused.status_code == 403, refused.get_data(as_text=True)
+        assert refused.mimetype == "application/problem+json"
+    with db.new_session() as session:
+        entries = session.scalars(
+            select(AccessLogEntry.report_no).where(AccessLogEntry.subject_pk == subject.id)
+        ).all()
+    assert entries == logged
+
     # A batch writes an entry per report served, all or none: it keeps its transaction.
     seen.clear()
     batch = http.post(

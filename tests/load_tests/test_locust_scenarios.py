@@ -387,6 +387,18 @@ def test_the_machine_line_reads_proc(tmp_path: Path) -> None:
     assert "Python 3." in summary.machine(tmp_path / "absent")
 
 
+@pytest.mark.parametrize("rate", ["0", "-5"])
+def test_a_rate_that_is_not_positive_is_refused(rate: str) -> None:
+    # In a process of its own: importing the bench imports locust, which patches this one.
+    done = subprocess.run(
+        [sys.executable, "-m", "load_tests.bench", "--base-url", "http://127.0.0.1:9",
+         "--state", "/nonexistent/state.json", "--rate", rate],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "--rate must be positive" in done.stderr
+
+
 # --- the smoke test ---------------------------------------------------------------------------
 
 SMOKE_BUDGET = 90.0  # seconds for everything below, server start to the table
